@@ -1,0 +1,1 @@
+"""Backends: how lnopt reads a node and changes its fees (see ``base.Backend``)."""

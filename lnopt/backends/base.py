@@ -1,0 +1,63 @@
+"""The backend interface: how lnopt reads a node and changes its fees.
+
+Every backend (Core Lightning, LNbits, LND, the simulator) implements :class:`Backend`. A backend
+answers in domain values or raises an :mod:`lnopt.errors` error; its library's own errors never
+leak past it. Contract:
+
+- :meth:`Backend.node_info` and :meth:`Backend.channels` read the node as it is now.
+- :meth:`Backend.gossip` returns the public graph (which includes our public channels).
+- :meth:`Backend.forwards` returns forwarding history, oldest first, from ``since_index`` on
+  (an opaque, increasing position: ``created_index`` on Core Lightning); ``None`` reads all.
+- :meth:`Backend.set_policy` changes only the base fee and the fee rate of one channel, leaving
+  every other field as it is, and returns the policy the node reports afterwards. An unknown
+  channel raises :class:`~lnopt.errors.BackendRefused`; a negative fee is refused the same way.
+- :meth:`Backend.get_policy` reads our current policy of one channel back.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from lnopt.graph import NetworkGraph
+from lnopt.model import Channel, ChannelPolicy, Forward
+
+
+@dataclass(frozen=True, slots=True)
+class NodeInfo:
+    node_id: str
+    alias: str
+    block_height: int
+    network: str = "bitcoin"
+    version: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ForwardPage:
+    forwards: tuple[Forward, ...]
+    next_index: int | None  # where the next read starts; None when the backend cannot page
+
+
+class Backend(abc.ABC):
+    """A node lnopt can read and, through the executor only, change."""
+
+    name: str = "backend"
+
+    @abc.abstractmethod
+    def node_info(self) -> NodeInfo: ...
+
+    @abc.abstractmethod
+    def channels(self) -> Sequence[Channel]: ...
+
+    @abc.abstractmethod
+    def gossip(self) -> NetworkGraph: ...
+
+    @abc.abstractmethod
+    def forwards(self, since_index: int | None = None, limit: int = 10_000) -> ForwardPage: ...
+
+    @abc.abstractmethod
+    def set_policy(self, short_channel_id: str, policy: ChannelPolicy) -> ChannelPolicy: ...
+
+    @abc.abstractmethod
+    def get_policy(self, short_channel_id: str) -> ChannelPolicy: ...
