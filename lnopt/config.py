@@ -134,7 +134,9 @@ def parse_config(document: Mapping[str, Any]) -> Config:
             continue
         section_type = _SECTIONS.get(key)
         if section_type is None:
-            raise ConfigError(f"unknown configuration key {key!r}; accepted: {_accepted(_SECTION_KEYS)}")
+            raise ConfigError(
+                f"unknown configuration key {key!r}; accepted: {_accepted(_SECTION_KEYS)}"
+            )
         sections[key] = _parse_section(key, section_type, value)
     config = Config(**sections)
     _check_order(config)

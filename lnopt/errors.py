@@ -3,8 +3,8 @@
 ::
 
     LnoptError                      anything lnopt raises on purpose
-    ├── ConfigError                 a configuration value is refused (names the key and what is accepted)
-    ├── InvalidRequest              a caller's parameter is refused (unknown channel, malformed id, ...)
+    ├── ConfigError                 a configuration value is refused (names key and accepted values)
+    ├── InvalidRequest              a caller's parameter is refused (unknown channel, malformed id)
     ├── GraphError                  gossip data cannot be read into a network graph
     ├── BackendError                the node could not do what was asked
     │   ├── BackendUnavailable      the node cannot be reached (socket, HTTP transport)

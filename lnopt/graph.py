@@ -38,7 +38,9 @@ def parse_msat(value: Any, *, field_name: str) -> int:
         digits = value.removesuffix("msat")
         if digits.isdigit():
             return int(digits)
-    raise GraphError(f"{field_name}: expected an integer or a string like '1000msat', got {value!r}")
+    raise GraphError(
+        f"{field_name}: expected an integer or a string like '1000msat', got {value!r}"
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,7 +66,9 @@ class GraphEdge:
             policy = ChannelPolicy(
                 base_fee_msat=int(item["base_fee_millisatoshi"]),
                 fee_ppm=int(item["fee_per_millionth"]),
-                htlc_min_msat=parse_msat(item.get("htlc_minimum_msat", 0), field_name="htlc_minimum_msat"),
+                htlc_min_msat=parse_msat(
+                    item.get("htlc_minimum_msat", 0), field_name="htlc_minimum_msat"
+                ),
                 htlc_max_msat=None
                 if htlc_max is None
                 else parse_msat(htlc_max, field_name="htlc_maximum_msat"),
@@ -231,7 +235,9 @@ class NetworkGraph:
     def edges_to(self, node_id: str) -> Sequence[GraphEdge]:
         return self._in.get(node_id, [])
 
-    def policies_toward(self, node_id: str, *, exclude_source: str | None = None) -> list[ChannelPolicy]:
+    def policies_toward(
+        self, node_id: str, *, exclude_source: str | None = None
+    ) -> list[ChannelPolicy]:
         """Policies of the active channel directions that lead into ``node_id``.
 
         These are what a sender could use instead of us to reach that node.
@@ -299,7 +305,7 @@ def _compute_metrics(graph: NetworkGraph, samples: int | None, seed: int) -> Gra
         return GraphMetrics(graph.fingerprint, empty, empty, empty, empty, time.time(), 0.0, k, k)
     betweenness = nx.betweenness_centrality(simple, k=k, seed=seed, normalized=True)
     closeness = _closeness(simple, k, seed)
-    pagerank = nx.pagerank(simple, alpha=0.85, tol=1e-8)
+    pagerank = nx.pagerank(simple, alpha=0.85, tol=1e-6, max_iter=1000)
     clustering = nx.clustering(simple)
     return GraphMetrics(
         fingerprint=graph.fingerprint,

@@ -310,3 +310,11 @@ class GuardedChange:
     @property
     def applicable(self) -> bool:
         return self.verdict is not Verdict.REJECTED and self.policy is not None
+
+
+class Mode(enum.Enum):
+    """How far lnopt may act: log only, queue for approval, or apply on its own."""
+
+    SHADOW = "shadow"
+    ADVISE = "advise"
+    AUTO = "auto"

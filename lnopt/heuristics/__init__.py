@@ -48,7 +48,7 @@ def clamp01(value: float) -> float:
 
 def load_all() -> dict[str, Heuristic]:
     """Import every heuristic module so that each registers itself; return the registry."""
-    from lnopt.heuristics import (  # noqa: F401, PLC0415
+    from lnopt.heuristics import (  # noqa: F401
         activity,
         age,
         centrality,

@@ -1,1 +1,1 @@
-"""The simulator: a Lightning-like network, payment demand, routing, and fee policies side by side."""
+"""The simulator: a Lightning-like network, payment demand, routing and fee policies."""

@@ -1,0 +1,19 @@
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = Path(os.environ.get("LNOPT_SHARED_DATA", REPO.parent / "shared" / "data"))
+GRAPH_2025 = SHARED_DATA / "ln-graph-2025-10-25.listchannels.json.gz"
+GRAPH_2021 = SHARED_DATA / "ln-graph-2021-04-16.listchannels.json.gz"
+NODES_2025 = SHARED_DATA / "ln-nodes-2025-10-25.listnodes.json.gz"
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    if not GRAPH_2025.exists():
+        pytest.fail(f"the shared graph snapshots are expected in {SHARED_DATA}")
+    return SHARED_DATA
