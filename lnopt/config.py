@@ -9,6 +9,7 @@ maximum, or weights that do not sum to 1.
 from __future__ import annotations
 
 import dataclasses
+import math
 import types
 import typing
 from collections.abc import Mapping
@@ -35,7 +36,7 @@ HEURISTIC_NAMES = (
 
 @dataclass(frozen=True)
 class GraphConfig:
-    betweenness_samples: int = 256
+    betweenness_samples: int = 1024
     seed: int = 7
     refresh_s: int = 3600
 
@@ -65,6 +66,7 @@ class DecisionConfig:
     close_idle_days: int = 30
     close_min_age_days: int = 30
     min_confidence: float = 0.3
+    fee_elasticity: float = 0.5
 
 
 @dataclass(frozen=True)
@@ -75,6 +77,7 @@ class GuardLimits:
     max_base_fee_msat: int = 10000
     max_step_pct: int = 50
     max_step_ppm: int = 500
+    step_floor_ppm: int = 10
     max_changes_per_day: int = 1
     cooldown_s: int = 21600
     exclude_peers: tuple[str, ...] = ()
@@ -178,6 +181,10 @@ def _read_yaml(path: Path) -> dict[str, Any]:
         loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise ConfigError(f"cannot read configuration file {path}: {exc.strerror}") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"cannot read configuration file {path}: it is not UTF-8 text ({exc.reason})"
+        ) from exc
     except yaml.YAMLError as exc:
         raise ConfigError(f"configuration file {path} is not valid YAML: {exc}") from exc
     if loaded is None:
@@ -255,6 +262,8 @@ def _parse_value(key: str, hint: Any, raw: Any) -> Any:
         if isinstance(raw, bool) or not isinstance(raw, int | float):
             raise ConfigError(f"{key}: expected a number, got {raw!r}")
         raw = float(raw)
+        if not math.isfinite(raw):
+            raise ConfigError(f"{key}: expected a finite number, got {raw}")
     if raw < 0:
         raise ConfigError(f"{key}: {raw} is negative; it must be >= 0")
     if key.endswith(_UNIT_INTERVAL_SUFFIXES) and raw > 1:

@@ -89,6 +89,7 @@ class Channel:
     opener: Opener
     state_changes: int = 0
     channel_id: str = ""
+    balance_known: bool = True  # False where only gossip is known (balances then split evenly)
 
     @property
     def funding_height(self) -> int:

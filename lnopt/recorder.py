@@ -1,0 +1,289 @@
+"""Forward events from the plugin's dispatch loop into the store, without ever waiting on it.
+
+pyln-client runs every method and notification of a plugin in one dispatch loop, so the
+``forward_event`` handler must do constant work and never block: :meth:`ForwardRecorder.submit`
+puts the forward on an unbounded :class:`queue.SimpleQueue` and returns. A writer thread takes
+up to ``batch_size`` forwards at a time and records them in one transaction
+(:meth:`~lnopt.store.Store.record_forwards`); the store counts each forward once, so a replayed
+event or an overlapping backfill is harmless.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import queue
+import threading
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from lnopt.errors import StoreError
+from lnopt.model import Forward, ForwardStatus, parse_short_channel_id
+from lnopt.store import Store
+
+logger = logging.getLogger(__name__)
+
+STORE_ATTEMPTS = 3
+STORE_RETRY_DELAY_S = 0.2
+MAX_INTEGER = 2**63 - 1  # the largest integer SQLite stores
+
+_STOP = object()
+
+
+def _msat(value: Any) -> int | None:
+    """An amount in msat from an integer, a legacy ``"1234msat"`` string or a pyln
+    ``Millisatoshi``; None when it is none of these or negative."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        amount = value
+    elif isinstance(value, str) and value.removesuffix("msat").isdigit():
+        amount = int(value.removesuffix("msat"))
+    elif isinstance(getattr(value, "millisatoshis", None), int):
+        amount = value.millisatoshis
+    else:
+        return None
+    return _count(amount)
+
+
+def _count(value: Any) -> int | None:
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_INTEGER:
+        return value
+    return None
+
+
+def _seconds(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    seconds = float(value)
+    return seconds if math.isfinite(seconds) and seconds >= 0 else None
+
+
+def _scid(value: Any) -> str | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        parse_short_channel_id(value)
+    except ValueError:
+        return None
+    return value
+
+
+def _optional(
+    event: Mapping[str, Any], key: str, parse: Callable[[Any], Any], legacy: str | None = None
+) -> tuple[bool, Any]:
+    """(well-formed, value) of an optional field, read from ``key`` or its ``legacy`` name."""
+    raw = event.get(key)
+    if raw is None and legacy is not None:
+        raw = event.get(legacy)
+    if raw is None:
+        return True, None
+    value = parse(raw)
+    return value is not None, value
+
+
+def forward_from_event(event: object) -> Forward | None:
+    """A :class:`Forward` from a ``forward_event`` notification (its payload or the whole
+    ``{"forward_event": {...}}`` params) or a ``listforwards`` item, in the modern shape
+    (integer ``*_msat``) or the legacy one (``"…msat"`` strings, ``in_msatoshi``, ``fee``).
+    None for anything malformed; never raises."""
+    if not isinstance(event, Mapping):
+        return None
+    inner = event.get("forward_event")
+    if isinstance(inner, Mapping):
+        event = inner
+    try:
+        status = ForwardStatus(event.get("status"))
+    except ValueError:
+        return None
+    in_channel = _scid(event.get("in_channel"))
+    in_msat = _msat(event.get("in_msat", event.get("in_msatoshi")))
+    received_s = _seconds(event.get("received_time"))
+    optional = {
+        "out_channel": _optional(event, "out_channel", _scid),
+        "out_msat": _optional(event, "out_msat", _msat, legacy="out_msatoshi"),
+        "fee_msat": _optional(event, "fee_msat", _msat, legacy="fee"),
+        "in_htlc_id": _optional(event, "in_htlc_id", _count),
+        "created_index": _optional(event, "created_index", _count),
+        "resolved_s": _optional(event, "resolved_time", _seconds),
+    }
+    if in_channel is None or in_msat is None or received_s is None:
+        return None
+    if not all(ok for ok, _ in optional.values()):
+        return None
+    return Forward(
+        in_channel=in_channel,
+        in_msat=in_msat,
+        status=status,
+        received_s=received_s,
+        **{name: value for name, (_, value) in optional.items()},
+    )
+
+
+class ForwardRecorder:
+    """Takes forward events from the plugin's dispatch loop in O(1) and writes them in batches
+    from its own thread.
+
+    Counters: ``submitted`` forwards handed to :meth:`submit`; ``written`` of those passed to
+    the store (``counted`` of which were new final forwards, the rest offered or already
+    known); ``dropped`` lost because the store kept failing (each loss is logged); ``ignored``
+    events :meth:`submit_event` could not read.
+    """
+
+    def __init__(
+        self, store: Store, *, batch_size: int = 500, flush_interval_s: float = 0.2
+    ) -> None:
+        self._store = store
+        self._batch_size = max(1, batch_size)
+        self._flush_interval_s = flush_interval_s
+        self._queue: queue.SimpleQueue[Forward | object] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._done = threading.Condition()
+        self._submitted = 0
+        self._ignored = 0
+        self._written = 0
+        self._counted = 0
+        self._dropped = 0
+
+    @property
+    def submitted(self) -> int:
+        return self._submitted
+
+    @property
+    def written(self) -> int:
+        return self._written
+
+    @property
+    def counted(self) -> int:
+        return self._counted
+
+    @property
+    def dropped(self) -> int:
+        return self._dropped
+
+    @property
+    def ignored(self) -> int:
+        return self._ignored
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def start(self) -> None:
+        """Start the writer thread (once; a second call does nothing)."""
+        if self.running:
+            return
+        self._thread = threading.Thread(target=self._run, name="lnopt-recorder", daemon=True)
+        self._thread.start()
+
+    def submit(self, forward: Forward) -> None:
+        """Queue one forward; constant time, no I/O, never raises."""
+        self._submitted += 1
+        self._queue.put(forward)
+
+    def submit_event(self, event: object) -> None:
+        """Parse a raw ``forward_event`` and queue it; a malformed one is counted as ignored."""
+        forward = forward_from_event(event)
+        if forward is None:
+            self._ignored += 1
+            logger.debug("recorder ignored malformed forward_event")
+            return
+        self.submit(forward)
+
+    def flush(self, timeout_s: float = 5.0) -> None:
+        """Wait until everything submitted so far is written (or dropped), at most
+        ``timeout_s``; without a running writer thread the queue is written here."""
+        target = self._submitted
+        if not self.running:
+            self._drain()
+            return
+        deadline = time.monotonic() + timeout_s
+        with self._done:
+            while self._written + self._dropped < target:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    logger.warning(
+                        "recorder flush timed out pending=%d",
+                        target - self._written - self._dropped,
+                    )
+                    return
+                self._done.wait(remaining)
+
+    def stop(self) -> None:
+        """Write everything submitted, then end the writer thread."""
+        thread = self._thread
+        if thread is None:
+            self._drain()
+            return
+        self._queue.put(_STOP)
+        thread.join()
+        self._thread = None
+        self._drain()
+
+    def _run(self) -> None:
+        while True:
+            try:
+                first = self._queue.get(timeout=self._flush_interval_s)
+            except queue.Empty:
+                continue
+            if first is _STOP:
+                return
+            batch, stop = self._take_batch(first)
+            self._write(batch)
+            if stop:
+                return
+
+    def _take_batch(self, first: Forward | object) -> tuple[list[Forward], bool]:
+        """``first`` and whatever else is queued, up to ``batch_size``; and whether the stop
+        marker was met."""
+        batch = [first] if isinstance(first, Forward) else []
+        while len(batch) < self._batch_size:
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if item is _STOP:
+                return batch, True
+            if isinstance(item, Forward):
+                batch.append(item)
+        return batch, False
+
+    def _drain(self) -> None:
+        """Write what is queued from the calling thread (no writer thread is running)."""
+        while True:
+            try:
+                first = self._queue.get_nowait()
+            except queue.Empty:
+                return
+            batch, _ = self._take_batch(first)
+            self._write(batch)
+
+    def _write(self, batch: list[Forward]) -> None:
+        """Record a batch, retrying a failing store; the writer thread survives any error."""
+        if not batch:
+            return
+        counted: int | None = None
+        for attempt in range(1, STORE_ATTEMPTS + 1):
+            try:
+                counted = self._store.record_forwards(batch)
+                break
+            except StoreError as exc:
+                logger.warning(
+                    "recorder store write failed attempt=%d forwards=%d error=%s",
+                    attempt,
+                    len(batch),
+                    exc,
+                )
+                time.sleep(STORE_RETRY_DELAY_S * attempt)
+            except Exception:
+                logger.exception("recorder cannot record forwards=%d", len(batch))
+                break
+        with self._done:
+            if counted is None:
+                self._dropped += len(batch)
+                logger.error("recorder dropped forwards=%d after store failures", len(batch))
+            else:
+                self._written += len(batch)
+                self._counted += counted
+            self._done.notify_all()

@@ -1,0 +1,656 @@
+"""The Optimizer: the one service every driver of lnopt runs.
+
+``snapshot → score → decide → guard → execute``. The plugin, the command line and the
+standalone runners all drive an :class:`Optimizer`; it reads the node through a
+:class:`~lnopt.backends.base.Backend`, keeps its memory in the :class:`~lnopt.store.Store`, and
+changes fees only through the :class:`~lnopt.executor.Executor`.
+
+Modes (:class:`~lnopt.model.Mode`): ``shadow`` decides and logs and never changes the node (a
+real apply, approval or rollback is refused); ``advise`` queues proposals for an operator to
+approve or reject; ``auto`` applies what the guard allows on the schedule. Recovery of a change
+a crash left open is not a new change: it runs in every mode, before anything else touches fees.
+
+Thread safety: everything that reads the node and may act on it holds one lock, so a scheduled
+run and an operator's call never interleave; :meth:`Optimizer.status`, :meth:`Optimizer.history`
+and :meth:`Optimizer.report` read only the store and never wait for it.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from lnopt.backends.base import Backend
+from lnopt.config import Config, GuardLimits
+from lnopt.decisions import decide
+from lnopt.errors import InvalidRequest, LnoptError
+from lnopt.executor import BatchResult, ChangeOutcome, Executor, RecoveryResult
+from lnopt.graph import GraphMetrics, NetworkGraph
+from lnopt.guard import review
+from lnopt.model import (
+    ChannelPolicy,
+    ChannelScore,
+    Decision,
+    GuardedChange,
+    Mode,
+    NodeSnapshot,
+    ProposedChange,
+    parse_short_channel_id,
+)
+from lnopt.reports import ShadowReport, build_report
+from lnopt.scoring import score_channels
+from lnopt.store import (
+    DecisionRecord,
+    JournalEntry,
+    JournalStatus,
+    Proposal,
+    ProposalStatus,
+    RunRecord,
+    Store,
+)
+
+logger = logging.getLogger(__name__)
+
+DAY_S = 86_400
+ALL = "all"
+LAST = "last"
+_CHANGE_ID = re.compile(r"[0-9]+")
+_BATCH_ID = re.compile(r"b[0-9]+")
+_SHADOW_REFUSAL = (
+    "lnopt is in shadow mode: it decides and logs but never changes the node. To change fees, "
+    "switch mode first (lightning-cli setconfig lnopt-mode advise, or auto), or pass "
+    "dryrun=true to see what would change"
+)
+
+
+def parse_mode(text: str) -> Mode:
+    """The mode named ``text``; :class:`InvalidRequest` naming the accepted ones otherwise."""
+    try:
+        return Mode(text.strip().lower())
+    except ValueError:
+        accepted = ", ".join(mode.value for mode in Mode)
+        raise InvalidRequest(f"unknown mode {text!r}; accepted: {accepted}") from None
+
+
+def require_short_channel_id(text: str, *, what: str = "channel") -> str:
+    """``text`` if it is a short channel id ``BLOCKxTXxOUT``, else :class:`InvalidRequest`."""
+    try:
+        parse_short_channel_id(text)
+    except ValueError as exc:
+        raise InvalidRequest(f"{what}: {exc}") from None
+    return text
+
+
+@dataclass(frozen=True)
+class GraphFreshness:
+    """How old the network graph and its topology metrics are, and how they were computed."""
+
+    fingerprint: str | None
+    nodes: int
+    channels: int
+    read_at_s: float | None
+    metrics_computed_at_s: float | None
+    metrics_compute_s: float | None
+    betweenness_samples: int | None
+
+
+@dataclass(frozen=True)
+class ScoreReport:
+    taken_at_s: int
+    scores: tuple[ChannelScore, ...]
+    graph: GraphFreshness
+
+
+@dataclass(frozen=True)
+class Recommendation:
+    """A channel's decision, the score it rests on, and the guard's verdict on any fee change."""
+
+    decision: Decision
+    score: ChannelScore
+    guarded: GuardedChange | None  # None: the decision changes no fee
+
+
+@dataclass(frozen=True)
+class History:
+    """Decisions and fee changes, each newest first."""
+
+    decisions: tuple[DecisionRecord, ...]
+    changes: tuple[JournalEntry, ...]
+
+
+@dataclass(frozen=True)
+class Status:
+    mode: Mode
+    interval_s: int
+    last_run: RunRecord | None
+    next_run_s: float | None
+    counts: Mapping[str, int]
+    store_path: Path
+    store_size_bytes: int
+    graph: GraphFreshness
+    guard: GuardLimits
+
+
+@dataclass(frozen=True)
+class _Plan:
+    snapshot: NodeSnapshot
+    scores: tuple[ChannelScore, ...]
+    decisions: tuple[Decision, ...]
+    guarded: tuple[GuardedChange | None, ...]  # aligned with decisions
+
+
+class Optimizer:
+    """snapshot → score → decide → guard → execute, in the configured mode."""
+
+    def __init__(
+        self,
+        backend: Backend,
+        store: Store,
+        config: Config,
+        *,
+        mode: Mode = Mode.SHADOW,
+        interval_s: int = 3600,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._backend = backend
+        self._store = store
+        self._config = config
+        self._mode = mode
+        self._interval_s = _non_negative("interval", interval_s)
+        self._clock = clock
+        self._executor = Executor(backend, store, clock=clock)
+        self._lock = threading.RLock()
+        self._recovered = False
+        self._started_s = clock()
+        self._graph: NetworkGraph | None = None
+        self._graph_read_s: float | None = None
+        self._metrics: GraphMetrics | None = None
+
+    # --- settings --------------------------------------------------------------------------
+
+    @property
+    def mode(self) -> Mode:
+        return self._mode
+
+    @property
+    def config(self) -> Config:
+        return self._config
+
+    @property
+    def interval_s(self) -> int:
+        return self._interval_s
+
+    def set_mode(self, mode: Mode) -> None:
+        if mode is not self._mode:
+            logger.info("event=mode_changed old=%s new=%s", self._mode.value, mode.value)
+        self._mode = mode
+
+    def set_config(self, config: Config) -> None:
+        self._config = config
+
+    def set_interval(self, interval_s: int) -> None:
+        """Seconds between scheduled runs; 0 turns scheduled runs off."""
+        self._interval_s = _non_negative("interval", interval_s)
+
+    def next_run_s(self) -> float | None:
+        """When the next scheduled run is due (None: scheduled runs are off)."""
+        if self._interval_s == 0:
+            return None
+        last = self._store.last_run()
+        if last is None:
+            return self._started_s
+        return last.started_s + self._interval_s
+
+    # --- the pipeline ----------------------------------------------------------------------
+
+    def snapshot(self) -> NodeSnapshot:
+        """The node as it is now: channels, gossip and the activity the store has seen."""
+        info = self._backend.node_info()
+        channels = tuple(self._backend.channels())
+        graph = self._backend.gossip()
+        now = self._clock()
+        if graph is not self._graph:
+            self._graph, self._graph_read_s = graph, now
+        return NodeSnapshot(
+            node_id=info.node_id,
+            block_height=info.block_height,
+            taken_at_s=int(now),
+            channels=channels,
+            activity=self._store.activity(now_s=now),
+            graph=graph,
+        )
+
+    def score(self, short_channel_id: str | None = None) -> ScoreReport:
+        with self._lock:
+            snapshot = self.snapshot()
+            scores = self._score(snapshot, short_channel_id)
+            return ScoreReport(snapshot.taken_at_s, scores, self.graph_freshness())
+
+    def recommend(self, short_channel_id: str | None = None) -> tuple[Recommendation, ...]:
+        with self._lock:
+            plan = self._plan(short_channel_id)
+        by_scid = {score.short_channel_id: score for score in plan.scores}
+        return tuple(
+            Recommendation(decision, by_scid[decision.short_channel_id], guarded)
+            for decision, guarded in zip(plan.decisions, plan.guarded, strict=True)
+        )
+
+    def apply(self, target: str = ALL, *, dryrun: bool = True) -> BatchResult:
+        """Plan and apply the fee changes of one channel (a short channel id) or ``"all"``."""
+        short_channel_id = None if target == ALL else require_short_channel_id(target)
+        with self._lock:
+            if not dryrun:
+                self._require_changes_allowed()
+                self._ensure_recovered()
+            plan = self._plan(short_channel_id)
+            changes = [guarded for guarded in plan.guarded if guarded is not None]
+            return self._executor.apply(changes, dryrun=dryrun)
+
+    def run_once(self) -> RunRecord:
+        """One scheduled run: shadow logs the decisions, advise queues, auto applies."""
+        with self._lock:
+            self._ensure_recovered()
+            mode = self._mode
+            started_s = self._clock()
+            run_id = self._store.start_run(mode=mode, started_s=started_s)
+            decisions = proposals = changes = 0
+            try:
+                plan = self._plan(None)
+                decisions = len(plan.decisions)
+                self._store.record_decisions(
+                    run_id, plan.decisions, plan.guarded, created_s=started_s
+                )
+                for decision, guarded in zip(plan.decisions, plan.guarded, strict=True):
+                    _log_decision(mode, decision, guarded)
+                applicable = [g for g in plan.guarded if g is not None and g.applicable]
+                if mode is Mode.ADVISE:
+                    queued = self._store.queue_proposals(applicable, created_s=started_s)
+                    proposals = len(queued)
+                elif mode is Mode.AUTO and applicable:
+                    result = self._executor.apply(applicable, dryrun=False)
+                    changes = sum(1 for o in result.outcomes if o.status is JournalStatus.DONE)
+            except Exception as exc:
+                self._store.finish_run(
+                    run_id,
+                    finished_s=self._clock(),
+                    decisions=decisions,
+                    proposals=proposals,
+                    changes=changes,
+                    error=str(exc) or type(exc).__name__,
+                )
+                raise
+            self._store.finish_run(
+                run_id,
+                finished_s=self._clock(),
+                decisions=decisions,
+                proposals=proposals,
+                changes=changes,
+            )
+            last = self._store.last_run()
+            assert last is not None  # noqa: S101 - the run was just recorded
+            return last
+
+    # --- advise mode's queue ---------------------------------------------------------------
+
+    def proposals(self) -> tuple[Proposal, ...]:
+        return tuple(self._store.proposals(status=ProposalStatus.QUEUED))
+
+    def approve(self, target: str) -> BatchResult:
+        """Apply a queued proposal (its id) or every queued proposal (``"all"``)."""
+        with self._lock:
+            self._require_changes_allowed()
+            if target == ALL:
+                chosen = list(self._store.proposals(status=ProposalStatus.QUEUED))
+            else:
+                chosen = [self._queued_proposal(_parse_proposal_id(target))]
+            self._ensure_recovered()
+            now = self._clock()
+            current = {ch.short_channel_id: ch.our_policy for ch in self._backend.channels()}
+            fresh: list[ProposedChange] = []
+            stale: list[ChangeOutcome] = []
+            for proposal in chosen:
+                policy = current.get(proposal.short_channel_id)
+                if policy is None or not _same_fees(policy, proposal.old_policy):
+                    self._store.set_proposal_status(
+                        proposal.proposal_id, ProposalStatus.EXPIRED, updated_s=now
+                    )
+                    stale.append(_stale_outcome(proposal, policy))
+                    continue
+                self._store.set_proposal_status(
+                    proposal.proposal_id, ProposalStatus.APPROVED, updated_s=now
+                )
+                fresh.append(_change_from(proposal, policy))
+            guarded = self._review(fresh, now) if fresh else ()
+            result = self._executor.apply(guarded, dryrun=False) if fresh else None
+            return _with_outcomes(result, stale)
+
+    def reject(self, proposal_id: int) -> Proposal:
+        with self._lock:
+            proposal = self._queued_proposal(proposal_id)
+            self._store.set_proposal_status(
+                proposal.proposal_id, ProposalStatus.REJECTED, updated_s=self._clock()
+            )
+            updated = self._store.proposal(proposal.proposal_id)
+            assert updated is not None  # noqa: S101 - it was just read
+            return updated
+
+    # --- rollback, recovery, backfill ------------------------------------------------------
+
+    def rollback(self, target: str, *, dryrun: bool = False) -> BatchResult:
+        """Restore the policy before a change (``"42"``), a batch (``"b7"``), a channel's latest
+        change (a short channel id) or the last batch (``"last"``)."""
+        with self._lock:
+            entries = self._rollback_entries(target)
+            if not dryrun:
+                self._require_changes_allowed()
+                self._ensure_recovered()
+            return self._executor.rollback(entries, dryrun=dryrun)
+
+    def recover(self) -> RecoveryResult:
+        """Finish or undo every journal entry a crash left open (runs in every mode)."""
+        with self._lock:
+            result = self._executor.recover()
+            self._recovered = True
+        for change_id in result.finished:
+            logger.info("event=recovered change_id=%d outcome=done", change_id)
+        for change_id in result.undone:
+            logger.info("event=recovered change_id=%d outcome=old_policy_kept", change_id)
+        return result
+
+    def backfill(self, *, page_size: int = 1000) -> int:
+        """Read the node's forwarding history the store has not seen; returns rows counted."""
+        last = self._store.last_forward_index()
+        since = None if last is None else last + 1
+        counted = 0
+        while True:
+            page = self._backend.forwards(since_index=since, limit=page_size)
+            counted += self._store.record_forwards(page.forwards)
+            if not page.forwards or page.next_index is None:
+                break
+            if since is not None and page.next_index <= since:
+                break
+            since = page.next_index
+        logger.info("event=backfill counted=%d", counted)
+        return counted
+
+    # --- reading the record ----------------------------------------------------------------
+
+    def history(
+        self,
+        short_channel_id: str | None = None,
+        *,
+        since_s: float | None = None,
+        limit: int = 100,
+    ) -> History:
+        if short_channel_id is not None:
+            require_short_channel_id(short_channel_id)
+        if since_s is not None and since_s < 0:
+            raise InvalidRequest(f"since: {since_s} is negative; give a unix time in seconds")
+        if limit < 1:
+            raise InvalidRequest(f"limit: {limit} is not allowed; give a whole number >= 1")
+        decisions = self._store.decisions(
+            short_channel_id=short_channel_id, since_s=since_s, limit=limit
+        )
+        changes = self._store.journal(
+            short_channel_id=short_channel_id, since_s=since_s, limit=limit
+        )
+        return History(tuple(decisions), tuple(changes))
+
+    def status(self) -> Status:
+        forwards = self._store.forward_counts()
+        stored = self._store.counts()
+        counts = {
+            "forwards": forwards["total"],
+            "settled": forwards["settled"],
+            "failed": forwards["failed"],
+            "local_failed": forwards["local_failed"],
+            "decisions": stored["decisions"],
+            "changes": stored["changes"],
+            "rollbacks": stored["rollbacks"],
+            "runs": stored["runs"],
+            "proposals_queued": stored["proposals_queued"],
+        }
+        return Status(
+            mode=self._mode,
+            interval_s=self._interval_s,
+            last_run=self._store.last_run(),
+            next_run_s=self.next_run_s(),
+            counts=counts,
+            store_path=self._store.path,
+            store_size_bytes=self._store.size_bytes(),
+            graph=self.graph_freshness(),
+            guard=self._config.guard,
+        )
+
+    def report(self, days: int = 7) -> ShadowReport:
+        """What lnopt decided (or would have changed) over ``days``, and what its changes did."""
+        if days < 1:
+            raise InvalidRequest(f"days: {days} is not allowed; give a whole number >= 1")
+        return build_report(self._store, days=days, now_s=self._clock())
+
+    def graph_freshness(self) -> GraphFreshness:
+        graph, metrics = self._graph, self._metrics
+        return GraphFreshness(
+            fingerprint=graph.fingerprint if graph is not None else None,
+            nodes=graph.node_count if graph is not None else 0,
+            channels=graph.channel_count if graph is not None else 0,
+            read_at_s=self._graph_read_s,
+            metrics_computed_at_s=metrics.computed_at_s if metrics is not None else None,
+            metrics_compute_s=metrics.compute_s if metrics is not None else None,
+            betweenness_samples=metrics.betweenness_samples if metrics is not None else None,
+        )
+
+    # --- internals -------------------------------------------------------------------------
+
+    def _score(
+        self, snapshot: NodeSnapshot, short_channel_id: str | None
+    ) -> tuple[ChannelScore, ...]:
+        if short_channel_id is not None:
+            require_short_channel_id(short_channel_id)
+        metrics = snapshot.graph.metrics(
+            betweenness_samples=self._config.graph.samples, seed=self._config.graph.seed
+        )
+        self._metrics = metrics
+        return score_channels(snapshot, self._config, metrics=metrics, only=short_channel_id)
+
+    def _plan(self, short_channel_id: str | None) -> _Plan:
+        snapshot = self.snapshot()
+        scores = self._score(snapshot, short_channel_id)
+        decisions = tuple(decide(snapshot, scores, self._config))
+        proposed = {
+            change.short_channel_id: change
+            for change in map(ProposedChange.from_decision, decisions)
+            if change is not None
+        }
+        reviewed = self._review(list(proposed.values()), snapshot.taken_at_s)
+        by_scid = {guarded.change.short_channel_id: guarded for guarded in reviewed}
+        guarded = tuple(by_scid.get(decision.short_channel_id) for decision in decisions)
+        return _Plan(snapshot, scores, decisions, guarded)
+
+    def _review(self, changes: Sequence[ProposedChange], now_s: float) -> tuple[GuardedChange, ...]:
+        limits = self._config.guard
+        since = now_s - max(DAY_S, limits.cooldown_s)
+        recent = self._store.change_times(since_s=since)
+        return tuple(review(changes, limits=limits, recent_changes=recent, now_s=now_s))
+
+    def _ensure_recovered(self) -> None:
+        if not self._recovered:
+            self.recover()
+
+    def _require_changes_allowed(self) -> None:
+        if self._mode is Mode.SHADOW:
+            raise InvalidRequest(_SHADOW_REFUSAL)
+
+    def _queued_proposal(self, proposal_id: int) -> Proposal:
+        proposal = self._store.proposal(proposal_id)
+        if proposal is None:
+            raise InvalidRequest(
+                f"no proposal with id {proposal_id}; lnopt-recommend and lnopt-status show "
+                "the queue"
+            )
+        if proposal.status is not ProposalStatus.QUEUED:
+            raise InvalidRequest(
+                f"proposal {proposal_id} is {proposal.status.value}, not queued; only a "
+                "queued proposal can be approved or rejected"
+            )
+        return proposal
+
+    def _rollback_entries(self, target: str) -> list[JournalEntry]:
+        text = target.strip()
+        if text == LAST:
+            batch_id = self._store.last_batch_id()
+            if batch_id is None:
+                raise InvalidRequest("nothing to roll back: no fee change has been applied yet")
+            return self._store.journal(batch_id=batch_id)
+        if _CHANGE_ID.fullmatch(text):
+            entry = self._store.journal_entry(int(text))
+            if entry is None:
+                raise InvalidRequest(f"no fee change with id {text}; lnopt-history lists them")
+            return [entry]
+        if _BATCH_ID.fullmatch(text):
+            entries = self._store.journal(batch_id=text)
+            if not entries:
+                raise InvalidRequest(f"no batch with id {text}; lnopt-history lists them")
+            return entries
+        try:
+            parse_short_channel_id(text)
+        except ValueError:
+            raise InvalidRequest(
+                f"cannot roll back {target!r}: give a change id (42), a batch id (b7), "
+                "a short channel id (812345x1020x1) or 'last'"
+            ) from None
+        done = self._store.journal(short_channel_id=text, statuses=(JournalStatus.DONE,), limit=1)
+        if not done:
+            raise InvalidRequest(
+                f"channel {text} has no applied fee change to roll back; lnopt-history "
+                f"{text} shows its changes"
+            )
+        return done
+
+
+def _non_negative(name: str, value: int) -> int:
+    if value < 0:
+        raise InvalidRequest(f"{name}: {value} is negative; give a whole number >= 0")
+    return value
+
+
+def _parse_proposal_id(text: str) -> int:
+    if not _CHANGE_ID.fullmatch(text.strip()):
+        raise InvalidRequest(
+            f"cannot read proposal id {text!r}: give a whole number (e.g. 3) or 'all'"
+        )
+    return int(text)
+
+
+def _same_fees(a: ChannelPolicy, b: ChannelPolicy) -> bool:
+    return a.base_fee_msat == b.base_fee_msat and a.fee_ppm == b.fee_ppm
+
+
+def _change_from(proposal: Proposal, current: ChannelPolicy) -> ProposedChange:
+    return ProposedChange(
+        short_channel_id=proposal.short_channel_id,
+        peer_id=proposal.peer_id,
+        old_policy=current,
+        new_policy=current.with_fees(
+            base_fee_msat=proposal.new_policy.base_fee_msat, fee_ppm=proposal.new_policy.fee_ppm
+        ),
+        reasons=proposal.reasons,
+    )
+
+
+def _stale_outcome(proposal: Proposal, current: ChannelPolicy | None) -> ChangeOutcome:
+    why = (
+        "the channel is gone"
+        if current is None
+        else f"the channel's fees changed since it was proposed (now {current.fee_ppm} ppm)"
+    )
+    return ChangeOutcome(
+        change_id=None,
+        short_channel_id=proposal.short_channel_id,
+        old_policy=proposal.old_policy,
+        new_policy=proposal.new_policy,
+        status=None,
+        error=f"proposal {proposal.proposal_id} expired: {why}; nothing was changed",
+    )
+
+
+def _with_outcomes(result: BatchResult | None, extra: Sequence[ChangeOutcome]) -> BatchResult:
+    if result is None:
+        return BatchResult(batch_id=None, dryrun=False, outcomes=tuple(extra))
+    return BatchResult(
+        batch_id=result.batch_id, dryrun=result.dryrun, outcomes=(*result.outcomes, *extra)
+    )
+
+
+def _log_decision(mode: Mode, decision: Decision, guarded: GuardedChange | None) -> None:
+    proposed = decision.proposed_policy
+    logger.info(
+        "event=decision mode=%s channel=%s action=%s confidence=%.2f fee_ppm=%d "
+        "proposed_fee_ppm=%s verdict=%s",
+        mode.value,
+        decision.short_channel_id,
+        decision.action.value,
+        decision.confidence,
+        decision.current_policy.fee_ppm,
+        proposed.fee_ppm if proposed is not None else "-",
+        guarded.verdict.value if guarded is not None else "-",
+    )
+
+
+class Scheduler:
+    """The optimizer's background work, in one daemon thread.
+
+    On start it recovers open journal entries, then backfills forwarding history, then calls
+    :meth:`Optimizer.run_once` whenever a run is due (never more often than the interval, even
+    when a run fails). :meth:`wake` makes it look at the schedule again at once.
+    """
+
+    def __init__(self, optimizer: Optimizer, *, clock: Callable[[], float] = time.time) -> None:
+        self._optimizer = optimizer
+        self._clock = clock
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._not_before_s = 0.0
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._loop, name="lnopt-scheduler", daemon=True)
+        self._thread.start()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def stop(self, timeout_s: float = 5.0) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout_s)
+
+    def _loop(self) -> None:
+        self._attempt("recovery", self._optimizer.recover)
+        self._attempt("backfill", self._optimizer.backfill)
+        while not self._stop.is_set():
+            due_s = self._optimizer.next_run_s()
+            now = self._clock()
+            if due_s is None or max(due_s, self._not_before_s) > now:
+                wait_s = None if due_s is None else max(due_s, self._not_before_s) - now
+                self._wake.wait(wait_s)
+                self._wake.clear()
+                continue
+            self._not_before_s = now + self._optimizer.interval_s
+            self._attempt("scheduled run", self._optimizer.run_once)
+
+    def _attempt(self, what: str, work: Callable[[], object]) -> None:
+        if self._stop.is_set():
+            return
+        try:
+            work()
+        except LnoptError as exc:
+            logger.warning("event=background_failed work=%r error=%r", what, str(exc))
+        except Exception:
+            logger.exception("event=background_failed work=%r (unexpected)", what)

@@ -1,0 +1,132 @@
+"""Payment demand: who pays whom, how much and when, the same stream for every policy.
+
+Nodes play roles that make payments skewed, so channels deplete as they do in reality:
+
+- **wallets** (nodes with one or two channels) mostly pay; a few of them also receive
+  (payments between people);
+- **merchants** (some of the mid-sized nodes) mostly receive;
+- **services** (the best-connected nodes: exchanges, custodial wallets, swap services) both pay
+  and receive, and carry most of the volume.
+
+How much a node pays or receives within its role follows a heavy-tailed (Pareto) weight.
+Amounts are log-normal (median ``median_amount_sat``, tens of thousands of sat by default,
+clipped to ``[min_amount_sat, max_amount_sat]``); arrival times are a Poisson process over the
+period. Everything is drawn from ``seed``: the same seed gives the same stream, which every
+policy then faces (common random numbers). Our own node never pays nor is paid.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from lnopt.errors import InvalidRequest
+
+DAY_S = 86_400
+
+
+@dataclass(frozen=True)
+class DemandParams:
+    """The shape of the demand; the defaults give a Lightning-like mix."""
+
+    median_amount_sat: int = 25_000
+    amount_sigma: float = 1.5
+    min_amount_sat: int = 100
+    max_amount_sat: int = 4_000_000
+    service_share: float = 0.01  # the best-connected 1% of nodes are services
+    merchants: int = 250  # drawn among the nodes with 3 or more channels that are not services
+    receiving_wallets: int = 100
+    wallet_receive_weight: float = 0.15  # a receiving wallet's weight relative to a merchant's
+    pareto_shape: float = 1.2
+
+
+@dataclass(frozen=True)
+class PaymentStream:
+    """Payments in time order; node indices refer to ``nodes``."""
+
+    nodes: tuple[str, ...]
+    times_s: np.ndarray  # float64, seconds since the start
+    senders: np.ndarray  # int32 indices into ``nodes``
+    receivers: np.ndarray  # int32
+    amounts_msat: np.ndarray  # int64
+
+    def __len__(self) -> int:
+        return len(self.times_s)
+
+    @property
+    def total_msat(self) -> int:
+        return int(self.amounts_msat.sum())
+
+
+def generate_payments(
+    nodes: Sequence[str],
+    degrees: Sequence[int],
+    *,
+    seed: int,
+    count: int,
+    days: float,
+    params: DemandParams | None = None,
+) -> PaymentStream:
+    """``count`` payments over ``days`` days among ``nodes`` (with their channel counts)."""
+    if count < 0 or days <= 0:
+        raise InvalidRequest(f"need count >= 0 and days > 0, got {count} payments, {days} days")
+    if len(nodes) != len(degrees) or len(nodes) < 3:
+        raise InvalidRequest("need at least 3 nodes, each with its number of channels")
+    params = params or DemandParams()
+    rng = np.random.default_rng(seed)
+    pay_weight, receive_weight = _role_weights(np.asarray(degrees), rng, params)
+    senders = rng.choice(len(nodes), size=count, p=pay_weight / pay_weight.sum())
+    receivers = rng.choice(len(nodes), size=count, p=receive_weight / receive_weight.sum())
+    clash = senders == receivers
+    while clash.any():
+        receivers[clash] = rng.choice(
+            len(nodes), size=int(clash.sum()), p=receive_weight / receive_weight.sum()
+        )
+        clash = senders == receivers
+    amounts_sat = np.exp(
+        rng.normal(np.log(params.median_amount_sat), params.amount_sigma, size=count)
+    )
+    amounts_sat = np.clip(amounts_sat, params.min_amount_sat, params.max_amount_sat)
+    times = np.sort(rng.uniform(0.0, days * DAY_S, size=count))
+    return PaymentStream(
+        nodes=tuple(nodes),
+        times_s=times,
+        senders=senders.astype(np.int32),
+        receivers=receivers.astype(np.int32),
+        amounts_msat=(np.rint(amounts_sat).astype(np.int64) * 1000),
+    )
+
+
+def _role_weights(
+    degrees: np.ndarray, rng: np.random.Generator, params: DemandParams
+) -> tuple[np.ndarray, np.ndarray]:
+    """Pay and receive weights per node from its role (see the module docstring)."""
+    n = len(degrees)
+    heavy = rng.pareto(params.pareto_shape, size=n) + 1.0
+    order = np.argsort(-degrees, kind="stable")
+    services = np.zeros(n, dtype=bool)
+    services[order[: max(2, int(n * params.service_share))]] = True
+    wallets = (degrees <= 2) & ~services
+    middle = ~services & ~wallets
+    middle_ids = np.flatnonzero(middle)
+    merchants = np.zeros(n, dtype=bool)
+    merchants[rng.choice(middle_ids, size=min(params.merchants, len(middle_ids)), replace=False)] = True
+    pay = np.zeros(n)
+    receive = np.zeros(n)
+    pay[wallets] = heavy[wallets]
+    pay[services] = 20.0 * heavy[services]
+    pay[merchants] = 0.1 * heavy[merchants]
+    receive[merchants] = 2.0 * heavy[merchants]
+    receive[services] = 20.0 * heavy[services]
+    wallet_ids = np.flatnonzero(wallets)
+    if len(wallet_ids):
+        chosen = rng.choice(
+            wallet_ids, size=min(params.receiving_wallets, len(wallet_ids)), replace=False
+        )
+        receive[chosen] = params.wallet_receive_weight * 2.0 * heavy[chosen]
+    if pay.sum() <= 0 or receive.sum() <= 0:
+        pay[:] = 1.0
+        receive[:] = 1.0
+    return pay, receive

@@ -1,0 +1,80 @@
+"""Channel balances: who owns what in every channel, and the moves routing makes.
+
+Each channel's capacity is split between its two sides; the ledger keeps side 0's share
+(integer msat) and side 1 holds the rest, so a move never creates or destroys money. A side
+cannot spend its channel reserve (1% of the capacity, BOLT 2's usual choice).
+
+Balances of other people's channels are unknown in reality; the simulation draws them. Their
+operators also manage them (rebalancing, swaps, new channels) in ways the simulation does not
+model path by path: :meth:`Ledger.relax` moves each of those channels part of the way back to
+its starting split, which keeps the network from draining in the direction of the demand.
+Our channels are never relaxed: only routing moves them.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from lnopt.sim.topology import Topology
+
+RESERVE_PPM = 10_000
+
+
+class Ledger:
+    def __init__(self, topo: Topology, side0_msat: np.ndarray) -> None:
+        if side0_msat.shape != topo.chan_cap.shape:
+            raise ValueError("one starting balance per channel is needed")
+        if (side0_msat < 0).any() or (side0_msat > topo.chan_cap).any():
+            raise ValueError("starting balances must lie between 0 and the capacity")
+        self.topo = topo
+        self.side0 = side0_msat.astype(np.int64).copy()
+        self.start = self.side0.copy()
+        self.reserve = topo.chan_cap * RESERVE_PPM // 1_000_000
+        self.relaxed = np.ones(len(topo.chan_cap), dtype=bool)
+        self.relaxed[topo.our_chan] = False
+
+    def balance(self, chan: int, side: int) -> int:
+        own = int(self.side0[chan])
+        return own if side == 0 else int(self.topo.chan_cap[chan]) - own
+
+    def spendable(self, edge: int) -> int:
+        """What the source of ``edge`` can send through it now."""
+        chan = int(self.topo.e_chan[edge])
+        own = self.balance(chan, int(self.topo.e_side[edge]))
+        return max(0, own - int(self.reserve[chan]))
+
+    def spendable_many(self, edges: np.ndarray) -> np.ndarray:
+        chans = self.topo.e_chan[edges]
+        side0 = self.side0[chans]
+        own = np.where(self.topo.e_side[edges] == 0, side0, self.topo.chan_cap[chans] - side0)
+        spend: np.ndarray = np.maximum(0, own - self.reserve[chans])
+        return spend
+
+    def move(self, edge: int, amount_msat: int) -> None:
+        """Shift ``amount_msat`` from the source's side of ``edge`` to the destination's."""
+        chan = int(self.topo.e_chan[edge])
+        if self.topo.e_side[edge] == 0:
+            self.side0[chan] -= amount_msat
+        else:
+            self.side0[chan] += amount_msat
+
+    def relax(self, fraction: float) -> None:
+        """Move other people's channels ``fraction`` of the way back to their starting split."""
+        if fraction <= 0:
+            return
+        shift = np.rint((self.start - self.side0) * fraction).astype(np.int64)
+        self.side0 += np.where(self.relaxed, shift, 0)
+
+    def holdings(self) -> np.ndarray:
+        """Each node's total across its channels (msat), for accounting checks."""
+        topo = self.topo
+        held = np.zeros(topo.node_count, dtype=np.int64)
+        np.add.at(held, topo.chan_first, self.side0)
+        np.add.at(held, topo.chan_second, topo.chan_cap - self.side0)
+        return held
+
+
+def random_split(topo: Topology, rng: np.random.Generator) -> np.ndarray:
+    """Side-0 balances drawn uniformly between 0 and the capacity."""
+    drawn: np.ndarray = (rng.random(len(topo.chan_cap)) * topo.chan_cap).astype(np.int64)
+    return drawn

@@ -1,0 +1,453 @@
+#!/usr/bin/env python3
+"""lnopt as a Core Lightning plugin: options, RPC methods, ``forward_event``, background work.
+
+Glue only. Every method drives the :class:`~lnopt.service.Optimizer`; parameters are read and
+results rendered by :mod:`lnopt.rpc`. pyln-client dispatches every call and notification in
+one loop, so nothing slow runs there: ``forward_event`` hands the event to the recorder in
+constant time, method calls run on worker threads and answer when done, and recovery, backfill
+and the scheduled runs run in the scheduler's thread. An ``lnopt.errors`` error becomes a
+JSON-RPC error whose message says what to do; anything else is logged with its traceback and
+answered with a short message.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pyln.client import Plugin
+from pyln.client.plugin import Request, RpcException
+
+from lnopt import rpc
+from lnopt.backends.cln import ClnBackend
+from lnopt.config import Config, load_config
+from lnopt.errors import InvalidRequest, LnoptError
+from lnopt.model import Mode
+from lnopt.recorder import ForwardRecorder
+from lnopt.service import ALL, Optimizer, Scheduler, parse_mode, require_short_channel_id
+from lnopt.store import Store
+
+logger = logging.getLogger("lnopt.plugin")
+
+DB_FILE = "lnopt.sqlite3"
+WORKER_THREADS = 2
+UNEXPECTED_ERROR_CODE = -32603
+
+
+@dataclass(frozen=True)
+class GuardOption:
+    """A guard limit the operator can set as a plugin option (over the YAML file)."""
+
+    option: str
+    key: str  # the GuardLimits field
+    description: str
+
+
+GUARD_OPTIONS = (
+    GuardOption("lnopt-min-fee-ppm", "min_fee_ppm", "lowest fee rate lnopt may set (ppm)"),
+    GuardOption("lnopt-max-fee-ppm", "max_fee_ppm", "highest fee rate lnopt may set (ppm)"),
+    GuardOption(
+        "lnopt-min-base-fee-msat", "min_base_fee_msat", "lowest base fee lnopt may set (msat)"
+    ),
+    GuardOption(
+        "lnopt-max-base-fee-msat", "max_base_fee_msat", "highest base fee lnopt may set (msat)"
+    ),
+    GuardOption("lnopt-max-step-ppm", "max_step_ppm", "largest fee rate change in one step (ppm)"),
+    GuardOption(
+        "lnopt-max-step-pct", "max_step_pct", "largest fee rate change in one step (percent)"
+    ),
+    GuardOption(
+        "lnopt-max-changes-per-day", "max_changes_per_day", "most fee changes per channel a day"
+    ),
+    GuardOption("lnopt-cooldown", "cooldown_s", "least seconds between two changes of a channel"),
+)
+LIST_OPTIONS = (
+    ("lnopt-exclude-channel", "exclude_channels", "a short channel id lnopt never changes"),
+    ("lnopt-exclude-peer", "exclude_peers", "a peer node id whose channels lnopt never changes"),
+)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The plugin's options, read once at init."""
+
+    mode: Mode
+    interval_s: int
+    config: Config
+    db_path: Path
+
+
+def read_settings(options: Mapping[str, Any], lightning_dir: str) -> Settings:
+    """Settings from init's options; an :class:`LnoptError` names a bad value."""
+    mode = parse_mode(str(options.get("lnopt-mode", Mode.SHADOW.value)))
+    interval_s = rpc.read_int("lnopt-interval", options.get("lnopt-interval", 3600))
+    guard: dict[str, Any] = {
+        spec.key: rpc.read_int(spec.option, options[spec.option])
+        for spec in GUARD_OPTIONS
+        if options.get(spec.option) is not None
+    }
+    for option, key, _ in LIST_OPTIONS:
+        values = options.get(option) or []
+        guard[key] = [_list_item(option, value) for value in values] if values else None
+    guard = {key: value for key, value in guard.items() if value is not None}
+    config_path = options.get("lnopt-config") or None
+    config = load_config(config_path, {"guard": guard} if guard else None)
+    db = Path(str(options.get("lnopt-db") or DB_FILE))
+    return Settings(mode, interval_s, config, db if db.is_absolute() else lightning_dir / db)
+
+
+def _list_item(option: str, value: Any) -> str:
+    text = str(value).strip()
+    if option == "lnopt-exclude-channel":
+        return require_short_channel_id(text, what=option)
+    if len(text) != 66 or not all(c in "0123456789abcdef" for c in text.lower()):
+        raise InvalidRequest(f"{option}: {text!r} is not a node id (66 hex characters)")
+    return text.lower()
+
+
+class LnoptApp:
+    """Everything the running plugin holds; set up by ``init``, torn down at exit."""
+
+    def __init__(self) -> None:
+        self._optimizer: Optimizer | None = None
+        self._store: Store | None = None
+        self._recorder: ForwardRecorder | None = None
+        self._scheduler: Scheduler | None = None
+        self._jobs: queue.SimpleQueue[tuple[Request, Callable[[], Any]] | None] = (
+            queue.SimpleQueue()
+        )
+        self._workers: list[threading.Thread] = []
+        self.ignored_events = 0
+
+    @property
+    def optimizer(self) -> Optimizer:
+        if self._optimizer is None:
+            raise InvalidRequest("lnopt is not initialised (it was disabled at start-up)")
+        return self._optimizer
+
+    # --- life cycle ------------------------------------------------------------------------
+
+    def init(self, options: Mapping[str, Any], configuration: Mapping[str, Any]) -> Any:
+        lightning_dir = str(configuration["lightning-dir"])
+        try:
+            settings = read_settings(options, lightning_dir)
+            store = Store(settings.db_path, retention_days=settings.config.store.retention_days)
+        except LnoptError as exc:
+            logger.warning("event=disabled reason=%r", str(exc))
+            return {"disable": f"lnopt: {exc}"}
+        backend = ClnBackend.from_socket(
+            Path(lightning_dir) / str(configuration["rpc-file"]),
+            graph_refresh_s=settings.config.graph.refresh_s,
+        )
+        self._store = store
+        self._optimizer = Optimizer(
+            backend, store, settings.config, mode=settings.mode, interval_s=settings.interval_s
+        )
+        self._recorder = ForwardRecorder(store)
+        self._recorder.start()
+        self._scheduler = Scheduler(self._optimizer)
+        self._scheduler.start()
+        for n in range(WORKER_THREADS):
+            worker = threading.Thread(target=self._work, name=f"lnopt-rpc-{n}", daemon=True)
+            worker.start()
+            self._workers.append(worker)
+        logger.info(
+            "event=started mode=%s interval_s=%d db=%s",
+            settings.mode.value,
+            settings.interval_s,
+            settings.db_path,
+        )
+        return None
+
+    def stop(self) -> None:
+        """Finish what is queued and close the store (idempotent)."""
+        if self._scheduler is not None:
+            self._scheduler.stop()
+        if self._recorder is not None:
+            self._recorder.stop()
+        for _ in self._workers:
+            self._jobs.put(None)
+        self._workers.clear()
+        if self._store is not None:
+            self._store.close()
+        self._scheduler = self._recorder = self._store = None
+
+    # --- events and calls ------------------------------------------------------------------
+
+    def record_forward(self, event: Any) -> None:
+        """Constant work: hand the event to the recorder's queue."""
+        recorder = self._recorder
+        if recorder is None:
+            self.ignored_events += 1
+            return
+        recorder.submit_event(event)
+
+    def submit(self, request: Request, work: Callable[[], Any]) -> None:
+        """Answer ``request`` with ``work()``'s result from a worker thread."""
+        self._jobs.put((request, work))
+
+    def _work(self) -> None:
+        while (job := self._jobs.get()) is not None:
+            request, work = job
+            answer(request, work)
+
+    # --- dynamic options -------------------------------------------------------------------
+
+    def set_mode(self, value: Any) -> None:
+        self.optimizer.set_mode(parse_mode(str(value)))
+
+    def set_interval(self, value: Any) -> None:
+        self.optimizer.set_interval(rpc.read_int("lnopt-interval", value))
+        if self._scheduler is not None:
+            self._scheduler.wake()
+
+    def set_guard(self, spec: GuardOption, value: Any) -> None:
+        limit = rpc.read_int(spec.option, value)
+        optimizer = self.optimizer
+        optimizer.set_config(optimizer.config.with_guard(**{spec.key: limit}))
+
+
+def answer(request: Request, work: Callable[[], Any]) -> None:
+    """Run ``work`` and answer ``request``: its result, or an error an operator can act on."""
+    try:
+        result = work()
+    except LnoptError as exc:
+        logger.info("event=rpc_refused method=%s error=%r", request.method, str(exc))
+        failure = RpcException(str(exc), exc.rpc_code)
+    except Exception as exc:
+        logger.exception("event=rpc_failed method=%s", request.method)
+        failure = RpcException(
+            f"{request.method} failed unexpectedly ({type(exc).__name__}: {exc}); "
+            "the node's log has the details",
+            UNEXPECTED_ERROR_CODE,
+        )
+    else:
+        request.set_result(result)
+        return
+    request.set_exception(failure)
+
+
+def _on_change(action: Callable[[Any], None]) -> Callable[[Plugin, str, Any], None]:
+    """An option's on_change: an lnopt error refuses the new value with its message."""
+
+    def on_change(plugin: Plugin, name: str, value: Any) -> None:
+        try:
+            action(value)
+        except LnoptError as exc:
+            raise RpcException(f"{name}: {exc}", exc.rpc_code) from None
+
+    return on_change
+
+
+def _reject_unknown(unknown: Mapping[str, Any], accepted: str) -> None:
+    if unknown:
+        names = ", ".join(sorted(unknown))
+        raise InvalidRequest(f"unknown parameter(s) {names}; accepted: {accepted}")
+
+
+def build_plugin(app: LnoptApp) -> Plugin:
+    """A pyln Plugin with lnopt's options, methods and subscriptions, bound to ``app``."""
+    plugin = Plugin()
+    _add_options(plugin, app)
+    _add_methods(plugin, app)
+
+    def on_forward_event(forward_event: Any = None, **kwargs: Any) -> None:
+        app.record_forward(forward_event)
+
+    def on_shutdown(**kwargs: Any) -> None:
+        app.stop()
+        raise SystemExit(0)
+
+    def on_init(options: dict[str, Any], configuration: dict[str, Any], **kwargs: Any) -> Any:
+        return app.init(options, configuration)
+
+    plugin.add_subscription("forward_event", on_forward_event)
+    plugin.add_subscription("shutdown", on_shutdown)
+    plugin.init()(on_init)
+    return plugin
+
+
+def _add_options(plugin: Plugin, app: LnoptApp) -> None:
+    plugin.add_option(
+        "lnopt-mode",
+        Mode.SHADOW.value,
+        "shadow (decide and log, never change fees), advise (queue proposals for "
+        "lnopt-approve) or auto (apply within the guard's limits on the schedule)",
+        opt_type="string",
+        dynamic=True,
+        on_change=_on_change(app.set_mode),
+    )
+    plugin.add_option(
+        "lnopt-interval",
+        3600,
+        "seconds between scheduled runs (0: no scheduled runs)",
+        opt_type="int",
+        dynamic=True,
+        on_change=_on_change(app.set_interval),
+    )
+    plugin.add_option(
+        "lnopt-config", None, "YAML file overriding lnopt's defaults", opt_type="string"
+    )
+    plugin.add_option(
+        "lnopt-db",
+        None,
+        f"lnopt's SQLite file (default: {DB_FILE} in the node's lightning-dir)",
+        opt_type="string",
+    )
+    for spec in GUARD_OPTIONS:
+        plugin.add_option(
+            spec.option,
+            None,
+            f"{spec.description}; overrides guard.{spec.key} of the YAML file",
+            opt_type="int",
+            dynamic=True,
+            on_change=_on_change(functools.partial(app.set_guard, spec)),
+        )
+    for option, key, description in LIST_OPTIONS:
+        plugin.add_option(
+            option,
+            None,
+            f"{description} (repeat for more); replaces guard.{key} of the YAML file",
+            opt_type="string",
+            multi=True,
+        )
+
+
+def _add_methods(plugin: Plugin, app: LnoptApp) -> None:
+    def score(request: Request, channel: Any = None, **unknown: Any) -> None:
+        """Score our channels (or one): the score, its confidence and the eight parts, each
+        with its score, confidence, explanation and raw values; and how fresh the graph is."""
+
+        def work() -> Any:
+            _reject_unknown(unknown, "channel")
+            found = app.optimizer.score(rpc.read_optional_channel(channel))
+            return rpc.score_report_json(found, now_s=time.time())
+
+        app.submit(request, work)
+
+    def recommend(request: Request, channel: Any = None, **unknown: Any) -> None:
+        """What lnopt would do with each channel (or one), and why: the decision, its reasons
+        and confidence, the proposed policy, the expected impact and the guard's verdict; and
+        the proposals queued for lnopt-approve."""
+
+        def work() -> Any:
+            _reject_unknown(unknown, "channel")
+            found = app.optimizer.recommend(rpc.read_optional_channel(channel))
+            return rpc.recommendations_json(found, app.optimizer.proposals())
+
+        app.submit(request, work)
+
+    def apply(request: Request, channel: Any = ALL, dryrun: Any = True, **unknown: Any) -> None:
+        """Apply the recommended fee changes of one channel or all, within the guard's limits.
+        A dry run (the default) shows what would change; dryrun=false changes the node."""
+
+        def work() -> Any:
+            _reject_unknown(unknown, "channel, dryrun")
+            target = rpc.read_target("channel", channel)
+            result = app.optimizer.apply(target, dryrun=rpc.read_bool("dryrun", dryrun))
+            return rpc.batch_json(result)
+
+        app.submit(request, work)
+
+    def approve(request: Request, proposal: Any, **unknown: Any) -> None:
+        """Apply a proposal queued in advise mode (its id), or all of them (all)."""
+
+        def work() -> Any:
+            _reject_unknown(unknown, "proposal")
+            target = rpc.read_target("proposal", proposal)
+            return rpc.batch_json(app.optimizer.approve(target))
+
+        app.submit(request, work)
+
+    def reject(request: Request, proposal: Any, **unknown: Any) -> None:
+        """Drop a proposal queued in advise mode (its id)."""
+
+        def work() -> Any:
+            _reject_unknown(unknown, "proposal")
+            proposal_id = rpc.read_int("proposal", proposal, minimum=1)
+            return rpc.proposal_json(app.optimizer.reject(proposal_id))
+
+        app.submit(request, work)
+
+    def rollback(request: Request, target: Any, dryrun: Any = True, **unknown: Any) -> None:
+        """Restore the fees before a change (its id, e.g. 42), a batch (b7), a channel's latest
+        change (its short channel id) or the last batch (last). A dry run (the default) shows
+        what would be restored; dryrun=false changes the node."""
+
+        def work() -> Any:
+            _reject_unknown(unknown, "target, dryrun")
+            chosen = rpc.read_target("target", target)
+            result = app.optimizer.rollback(chosen, dryrun=rpc.read_bool("dryrun", dryrun))
+            return rpc.batch_json(result)
+
+        app.submit(request, work)
+
+    def history(
+        request: Request, channel: Any = None, since: Any = None, limit: Any = 100, **unknown: Any
+    ) -> None:
+        """Decisions and fee changes, newest first, of one channel or all, since a unix time."""
+
+        def work() -> Any:
+            _reject_unknown(unknown, "channel, since, limit")
+            found = app.optimizer.history(
+                rpc.read_optional_channel(channel),
+                since_s=rpc.read_time("since", since),
+                limit=rpc.read_int("limit", limit, minimum=1),
+            )
+            return rpc.history_json(found)
+
+        app.submit(request, work)
+
+    def status(request: Request, **unknown: Any) -> None:
+        """Mode, schedule, last and next run, counts, store, graph freshness, guard limits."""
+
+        def work() -> Any:
+            _reject_unknown(unknown, "none")
+            return rpc.status_json(app.optimizer.status(), now_s=time.time())
+
+        app.submit(request, work)
+
+    def report(request: Request, days: Any = 7, **unknown: Any) -> None:
+        """The shadow report over the last days: what lnopt would have changed and why, the
+        activity it saw, and fee income before and after the changes it made."""
+
+        def work() -> Any:
+            _reject_unknown(unknown, "days")
+            found = app.optimizer.report(rpc.read_int("days", days, minimum=1))
+            return rpc.report_json(found)
+
+        app.submit(request, work)
+
+    for name, method in (
+        ("lnopt-score", score),
+        ("lnopt-recommend", recommend),
+        ("lnopt-apply", apply),
+        ("lnopt-approve", approve),
+        ("lnopt-reject", reject),
+        ("lnopt-rollback", rollback),
+        ("lnopt-history", history),
+        ("lnopt-status", status),
+        ("lnopt-report", report),
+    ):
+        plugin.add_method(name, method, background=True, description=method.__doc__)
+
+
+def main() -> None:
+    logging.getLogger("lnopt").setLevel(logging.INFO)
+    app = LnoptApp()
+    plugin = build_plugin(app)
+    try:
+        plugin.run()
+    finally:
+        app.stop()
+
+
+if __name__ == "__main__":
+    main()

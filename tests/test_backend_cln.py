@@ -1,0 +1,571 @@
+"""The Core Lightning backend against the stand-in node, modern (v25.09) and legacy (v23.08).
+
+The first part is a table of behaviours every backend owes (``BackendContract``), run over a
+``harness`` fixture: a backend plus a handle on the node behind it that knows the node's own
+truth. Another backend joins by adding a harness factory to ``HARNESSES``. The second part checks
+what is particular to Core Lightning: the calls on the wire, version detection, caching. The last
+part checks that the stand-in itself behaves like lightningd where the tests rely on it.
+"""
+
+from __future__ import annotations
+
+import abc
+import dataclasses
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from pyln.client import LightningRpc, RpcError
+
+from lnopt.backends.base import Backend
+from lnopt.backends.cln import (
+    ClnBackend,
+    channel_from_peerchannel,
+    channel_state,
+    forward_from_listforwards,
+    release_of,
+)
+from lnopt.errors import BackendError, BackendRefused, BackendUnavailable, InvalidRequest
+from lnopt.model import ChannelPolicy, ChannelState, ForwardStatus, Opener
+from tests.conftest import GRAPH_2025, REPO
+from tests.standin_node import (
+    LEGACY,
+    MODERN,
+    Close,
+    NodeState,
+    PeerChannel,
+    Phase,
+    Reply,
+    StandinNode,
+    build_node,
+    render_answer,
+)
+
+UNKNOWN_SCID = "700000x9999x9"
+
+
+class Harness(abc.ABC):
+    """A backend under test and the node behind it, whose own state is the truth."""
+
+    backend: Backend
+
+    @abc.abstractmethod
+    def node_identity(self) -> tuple[str, str, int]:
+        """(node id, alias, block height) as the node holds them."""
+
+    @abc.abstractmethod
+    def node_channels(self) -> dict[str, dict[str, Any]]:
+        """Per short channel id: capacity_msat, local_msat, our/peer fees, state, opener."""
+
+    @abc.abstractmethod
+    def node_fees(self, short_channel_id: str) -> tuple[int, int, int, int]:
+        """(base fee msat, fee ppm, htlc min msat, htlc max msat) the node applies now."""
+
+    @abc.abstractmethod
+    def add_settled_forwards(self, count: int) -> None: ...
+
+    @abc.abstractmethod
+    def forward_count(self) -> int: ...
+
+    @abc.abstractmethod
+    def take_node_away(self) -> None:
+        """The node stops answering: its socket or port is gone."""
+
+    @abc.abstractmethod
+    def garble(self, method: str) -> None:
+        """The node answers ``method`` with a well-framed answer of the wrong shape."""
+
+
+class ClnHarness(Harness):
+    def __init__(self, node: StandinNode) -> None:
+        self.node = node
+        self.backend = ClnBackend.from_socket(node.socket_path)
+
+    def node_identity(self) -> tuple[str, str, int]:
+        return self.node.state.node_id, self.node.state.alias, self.node.state.blockheight
+
+    def node_channels(self) -> dict[str, dict[str, Any]]:
+        return {
+            c.short_channel_id: {
+                "capacity_msat": c.total_msat,
+                "local_msat": c.to_us_msat,
+                "our_fees": (c.fee_base_msat, c.fee_ppm),
+                "peer_fees": None
+                if c.remote is None
+                else (c.remote["fee_base_msat"], c.remote["fee_proportional_millionths"]),
+                "state": c.state,
+                "opener": c.opener,
+                "peer_id": c.peer_id,
+            }
+            for c in self.node.state.channels
+            if c.short_channel_id is not None
+        }
+
+    def node_fees(self, short_channel_id: str) -> tuple[int, int, int, int]:
+        c = self.node.state.channel(short_channel_id)
+        return c.fee_base_msat, c.fee_ppm, c.htlc_min_msat, c.htlc_max_msat
+
+    def add_settled_forwards(self, count: int) -> None:
+        scids = [c.short_channel_id for c in self.node.state.channels if c.short_channel_id]
+        for i in range(count):
+            self.node.add_forward(scids[i % 2], scids[2 + i % 3], 10_000 + i, received_time=i)
+
+    def forward_count(self) -> int:
+        return len(self.node.state.forwards)
+
+    def take_node_away(self) -> None:
+        self.node.stop()
+
+    def garble(self, method: str) -> None:
+        self.node.on_call(method, lambda call: Reply(result={"channels": "none today"}))
+
+
+def short_dir() -> Path:
+    """A directory with a short path: unix socket paths are limited to about 100 bytes."""
+    return Path(tempfile.mkdtemp(prefix="lnopt-"))
+
+
+@pytest.fixture
+def socket_dir() -> Iterator[Path]:
+    directory = short_dir()
+    yield directory
+    shutil.rmtree(directory, ignore_errors=True)
+
+
+@pytest.fixture(params=[MODERN, LEGACY], ids=["modern", "legacy"])
+def standin(request: pytest.FixtureRequest, socket_dir: Path) -> Iterator[StandinNode]:
+    with StandinNode(build_node(6), socket_dir / "lightning-rpc", flavour=request.param) as node:
+        yield node
+
+
+HARNESSES: dict[str, Callable[[StandinNode], Harness]] = {"cln": ClnHarness}
+
+
+@pytest.fixture(params=sorted(HARNESSES))
+def harness(request: pytest.FixtureRequest, standin: StandinNode) -> Harness:
+    return HARNESSES[request.param](standin)
+
+
+@pytest.fixture
+def backend(standin: StandinNode) -> ClnBackend:
+    return ClnBackend.from_socket(standin.socket_path)
+
+
+# --- the contract every backend owes -------------------------------------------------------
+
+
+class TestBackendContract:
+    def test_node_info_names_the_node(self, harness: Harness) -> None:
+        info = harness.backend.node_info()
+        assert (info.node_id, info.alias, info.block_height) == harness.node_identity()
+
+    def test_channels_carry_the_nodes_amounts_and_policies(self, harness: Harness) -> None:
+        expected = harness.node_channels()
+        channels = {c.short_channel_id: c for c in harness.backend.channels()}
+        assert channels.keys() == expected.keys()
+        for scid, truth in expected.items():
+            channel = channels[scid]
+            assert channel.capacity_msat == truth["capacity_msat"]
+            assert channel.local_msat == truth["local_msat"]
+            assert channel.remote_msat == truth["capacity_msat"] - truth["local_msat"]
+            assert isinstance(channel.local_msat, int)
+            assert (channel.our_policy.base_fee_msat, channel.our_policy.fee_ppm) == truth[
+                "our_fees"
+            ]
+            assert channel.peer_policy is not None
+            assert (channel.peer_policy.base_fee_msat, channel.peer_policy.fee_ppm) == truth[
+                "peer_fees"
+            ]
+            assert channel.opener is Opener(truth["opener"])
+            assert channel.peer_id == truth["peer_id"]
+
+    def test_forwards_are_read_whole_and_oldest_first(self, harness: Harness) -> None:
+        harness.add_settled_forwards(23)
+        forwards, since = [], None
+        for _ in range(10):
+            page = harness.backend.forwards(since, limit=10)
+            forwards += page.forwards
+            if page.next_index is None or not page.forwards:
+                break
+            since = page.next_index
+        assert len(forwards) == harness.forward_count() == 23
+        assert [f.received_s for f in forwards] == sorted(f.received_s for f in forwards)
+        assert all(f.status is ForwardStatus.SETTLED for f in forwards)
+        assert all(f.in_msat - f.out_msat == f.fee_msat for f in forwards if f.out_msat)
+
+    def test_set_policy_changes_the_fees_and_nothing_else(self, harness: Harness) -> None:
+        scid = next(iter(harness.node_channels()))
+        _, _, htlc_min, htlc_max = harness.node_fees(scid)
+        wanted = ChannelPolicy(base_fee_msat=0, fee_ppm=777, htlc_min_msat=5, htlc_max_msat=6)
+
+        applied = harness.backend.set_policy(scid, wanted)
+
+        assert harness.node_fees(scid) == (0, 777, htlc_min, htlc_max)
+        assert (applied.base_fee_msat, applied.fee_ppm) == (0, 777)
+        read_back = harness.backend.get_policy(scid)
+        assert (read_back.base_fee_msat, read_back.fee_ppm) == (0, 777)
+        assert (read_back.htlc_min_msat, read_back.htlc_max_msat) == (htlc_min, htlc_max)
+
+    def test_an_unknown_channel_is_refused(self, harness: Harness) -> None:
+        with pytest.raises(BackendRefused, match=r"not found|no channel"):
+            harness.backend.set_policy(UNKNOWN_SCID, ChannelPolicy(1000, 100))
+        with pytest.raises(BackendRefused, match="no channel"):
+            harness.backend.get_policy(UNKNOWN_SCID)
+
+    def test_a_negative_fee_is_refused_and_changes_nothing(self, harness: Harness) -> None:
+        scid = next(iter(harness.node_channels()))
+        before = harness.node_fees(scid)
+        with pytest.raises(BackendRefused, match=r"(?i)fee"):
+            harness.backend.set_policy(scid, ChannelPolicy(base_fee_msat=1000, fee_ppm=-5))
+        assert harness.node_fees(scid) == before
+
+    def test_a_node_that_is_gone_is_unavailable(self, harness: Harness) -> None:
+        harness.take_node_away()
+        with pytest.raises(BackendUnavailable, match="cannot be reached"):
+            harness.backend.node_info()
+
+    def test_an_answer_of_the_wrong_shape_is_a_backend_error(self, harness: Harness) -> None:
+        harness.garble("listpeerchannels")
+        with pytest.raises(BackendError, match="listpeerchannels"):
+            harness.backend.channels()
+
+
+# --- what is particular to Core Lightning --------------------------------------------------
+
+
+def test_setchannel_gets_only_the_id_and_the_two_fees(
+    backend: ClnBackend, standin: StandinNode
+) -> None:
+    scid = standin.state.channels[0].short_channel_id or ""
+    backend.set_policy(scid, ChannelPolicy(12, 34, htlc_min_msat=1, htlc_max_msat=2, cltv_delta=9))
+    assert [call.params for call in standin.calls_to("setchannel")] == [
+        {"id": scid, "feebase": 12, "feeppm": 34}
+    ]
+
+
+def test_a_refusal_keeps_the_nodes_code_and_message(
+    backend: ClnBackend, standin: StandinNode
+) -> None:
+    with pytest.raises(BackendRefused, match="Short channel id not found") as refused:
+        backend.set_policy(UNKNOWN_SCID, ChannelPolicy(1000, 100))
+    assert refused.value.code == -32602
+
+
+def test_something_that_is_not_a_short_channel_id_never_reaches_setchannel(
+    backend: ClnBackend, standin: StandinNode
+) -> None:
+    for target in ("all", standin.state.channels[0].peer_id):
+        with pytest.raises(InvalidRequest, match="BLOCKxTXxOUT"):
+            backend.set_policy(target, ChannelPolicy(0, 0))
+    assert standin.calls_to("setchannel") == []
+
+
+def test_modern_nodes_page_forwards_by_created_index(socket_dir: Path) -> None:
+    state = build_node(6, forwards=25)
+    assert len(state.forwards) == 25
+    with StandinNode(state, socket_dir / "rpc") as node:
+        backend = ClnBackend.from_socket(node.socket_path)
+        first = backend.forwards(None, limit=10)
+        second = backend.forwards(first.next_index, limit=10)
+        assert [f.created_index for f in first.forwards] == list(range(1, 11))
+        assert [f.created_index for f in second.forwards] == list(range(11, 21))
+        assert second.next_index == 21
+        params = [call.params for call in node.calls_to("listforwards")]
+        assert params == [
+            {"index": "created", "start": 0, "limit": 10},
+            {"index": "created", "start": 11, "limit": 10},
+        ]
+        assert backend.forwards(10_000).next_index == 10_000
+
+
+def test_legacy_nodes_give_all_forwards_without_paging(socket_dir: Path) -> None:
+    with StandinNode(build_node(6, forwards=25), socket_dir / "rpc", flavour=LEGACY) as node:
+        page = ClnBackend.from_socket(node.socket_path).forwards(None, limit=10)
+        assert len(page.forwards) == 25 and page.next_index is None
+        assert all(f.created_index is None for f in page.forwards)
+        assert [call.params for call in node.calls_to("listforwards")] == [{}]
+
+
+def test_an_unknown_version_is_learnt_from_the_nodes_refusal_once(socket_dir: Path) -> None:
+    custom = dataclasses.replace(LEGACY, version="4f1c2a9-modded", msat_strings=False)
+    with StandinNode(build_node(6, forwards=3), socket_dir / "rpc", flavour=custom) as node:
+        backend = ClnBackend.from_socket(node.socket_path)
+        scid = node.state.channels[0].short_channel_id or ""
+        for _ in range(2):
+            assert len(backend.forwards(None).forwards) == 3
+            assert backend.get_policy(scid).fee_ppm == node.state.channels[0].fee_ppm
+        assert [c.params for c in node.calls_to("listforwards")] == [
+            {"index": "created", "start": 0, "limit": 10_000},
+            {},
+            {},
+        ]
+        assert [c.params for c in node.calls_to("listpeerchannels")] == [
+            {"short_channel_id": scid},
+            {},
+            {},
+        ]
+
+
+def test_the_peer_policy_comes_from_updates_or_else_from_one_gossip_call(
+    backend: ClnBackend, standin: StandinNode
+) -> None:
+    channels = backend.channels()
+    truth = {c.short_channel_id: c.remote for c in standin.state.channels}
+    for channel in channels:
+        remote = truth[channel.short_channel_id]
+        assert remote is not None and channel.peer_policy is not None
+        assert channel.peer_policy.cltv_delta == remote["cltv_expiry_delta"]
+        assert channel.peer_policy.htlc_max_msat == remote["htlc_maximum_msat"]
+    gossip_calls = [c.params for c in standin.calls_to("listchannels")]
+    if standin.flavour.peer_updates:
+        assert gossip_calls == []
+    else:
+        assert gossip_calls == [{"destination": standin.state.node_id}]
+
+
+@pytest.mark.parametrize(
+    ("cln_state", "expected"),
+    [
+        ("CHANNELD_NORMAL", ChannelState.ACTIVE),
+        ("CHANNELD_AWAITING_LOCKIN", ChannelState.PENDING),
+        ("DUALOPEND_AWAITING_LOCKIN", ChannelState.PENDING),
+        ("DUALOPEND_OPEN_COMMITTED", ChannelState.PENDING),
+        ("CHANNELD_SHUTTING_DOWN", ChannelState.CLOSING),
+        ("CLOSINGD_SIGEXCHANGE", ChannelState.CLOSING),
+        ("CLOSINGD_COMPLETE", ChannelState.CLOSING),
+        ("AWAITING_UNILATERAL", ChannelState.CLOSING),
+        ("FUNDING_SPEND_SEEN", ChannelState.CLOSING),
+        ("ONCHAIN", ChannelState.CLOSING),
+        ("CHANNELD_AWAITING_SPLICE", ChannelState.INACTIVE),
+        ("OPENINGD", ChannelState.INACTIVE),
+    ],
+)
+def test_channel_states_map_to_ours(cln_state: str, expected: ChannelState) -> None:
+    assert channel_state(cln_state) is expected
+
+
+def test_channels_without_a_short_channel_id_are_left_out(
+    backend: ClnBackend, standin: StandinNode
+) -> None:
+    opening = PeerChannel(None, standin.state.channels[0].peer_id, "ab" * 32)
+    opening.state = "DUALOPEND_AWAITING_LOCKIN"
+    closing = standin.state.channels[1]
+    closing.state = "ONCHAIN"
+    closing.state_changes = closing.state_changes * 3
+    standin.state.channels.append(opening)
+
+    channels = {c.short_channel_id: c for c in backend.channels()}
+
+    assert len(channels) == len(standin.state.channels) - 1
+    assert channels[closing.short_channel_id or ""].state is ChannelState.CLOSING
+    assert channels[closing.short_channel_id or ""].state_changes == 3
+
+
+def test_gossip_is_read_once_per_refresh_interval(standin: StandinNode) -> None:
+    now = [1000.0]
+    backend = ClnBackend.from_socket(standin.socket_path, graph_refresh_s=60, clock=lambda: now[0])
+    first = backend.gossip()
+    now[0] += 59
+    assert backend.gossip() is first
+    now[0] += 2
+    again = backend.gossip()
+    assert again is not first
+    assert len(standin.calls_to("listchannels")) == 2
+    ours = {c.short_channel_id for c in standin.state.channels}
+    assert ours <= {edge.short_channel_id for edge in again.edges}
+    assert {c.peer_id for c in standin.state.channels} <= again.nodes
+
+
+def test_node_aliases_come_from_listnodes(backend: ClnBackend, standin: StandinNode) -> None:
+    aliases = backend.node_aliases()
+    assert aliases[standin.state.node_id] == standin.state.alias
+    assert len(aliases) == len(standin.state.nodes)
+
+
+@pytest.mark.parametrize("phase", [Phase.BEFORE, Phase.AFTER])
+def test_a_connection_lost_around_setchannel_is_unavailable(
+    backend: ClnBackend, standin: StandinNode, phase: Phase
+) -> None:
+    """Lost before the node acted, the old fee stays; lost after, the new one is in force."""
+    scid = standin.state.channels[0].short_channel_id or ""
+    old_ppm = standin.state.channels[0].fee_ppm
+    standin.on_call("setchannel", lambda call: Close.CLOSE, phase=phase)
+    with pytest.raises(BackendUnavailable, match="connection lost during setchannel"):
+        backend.set_policy(scid, ChannelPolicy(0, old_ppm + 1))
+    assert backend.get_policy(scid).fee_ppm == (old_ppm if phase is Phase.BEFORE else old_ppm + 1)
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        Reply(raw=b'{"jsonrpc": "2.0", "id": 1, "result": {'),
+        Reply(result=["not", "an", "object"]),
+        Reply(result={"id": "02ab", "blockheight": "tall"}),
+    ],
+    ids=["broken-json", "not-an-object", "wrong-type"],
+)
+def test_malformed_answers_are_backend_errors(
+    backend: ClnBackend, standin: StandinNode, reply: Reply
+) -> None:
+    standin.on_call("getinfo", lambda call: reply)
+    with pytest.raises(BackendError) as raised:
+        backend.node_info()
+    assert type(raised.value) is BackendError
+
+
+def test_versions_are_read_from_release_strings() -> None:
+    assert release_of("v24.08.1") == (24, 8)
+    assert release_of("v23.11rc2-modded") == (23, 11)
+    assert release_of("4f1c2a9-modded") is None
+
+
+amounts = st.integers(min_value=0, max_value=21_000_000 * 10**11)
+
+
+@settings(max_examples=60, deadline=None)
+@given(in_msat=amounts, fee_msat=amounts, created=st.integers(1, 2**40))
+def test_legacy_msat_strings_parse_like_integers(in_msat: int, fee_msat: int, created: int) -> None:
+    item = {
+        "created_index": created,
+        "in_channel": "800000x1x0",
+        "in_htlc_id": 3,
+        "out_channel": "800001x2x1",
+        "in_msat": in_msat + fee_msat,
+        "out_msat": in_msat,
+        "fee_msat": fee_msat,
+        "status": "settled",
+        "received_time": 1.5,
+        "resolved_time": 2.5,
+    }
+    modern = forward_from_listforwards(item)
+    assert forward_from_listforwards(render_answer(item, True)) == modern
+    assert (modern.in_msat, modern.out_msat, modern.fee_msat) == (
+        in_msat + fee_msat,
+        in_msat,
+        fee_msat,
+    )
+
+
+@settings(max_examples=40, deadline=None)
+@given(local=amounts, remote=amounts, base=st.integers(0, 2**32 - 1))
+def test_legacy_channel_amounts_parse_like_integers(local: int, remote: int, base: int) -> None:
+    node = StandinNode(build_node(1), "/nonexistent", flavour=MODERN)
+    channel = node.state.channels[0]
+    channel.total_msat, channel.to_us_msat = local + remote, local
+    channel.fee_base_msat = base
+    item = node.peerchannel_item(channel)
+    parsed = channel_from_peerchannel(item)
+    assert parsed == channel_from_peerchannel(render_answer(item, True))
+    assert parsed is not None
+    assert (parsed.capacity_msat, parsed.local_msat, parsed.remote_msat) == (
+        local + remote,
+        local,
+        remote,
+    )
+    assert parsed.our_policy.base_fee_msat == base
+
+
+# --- the stand-in behaves like lightningd where the tests rely on it ------------------------
+
+
+def test_standin_takes_positional_and_named_parameters(standin: StandinNode) -> None:
+    rpc = LightningRpc(str(standin.socket_path))
+    scid = standin.state.channels[2].short_channel_id
+    by_position = rpc.call("setchannel", [scid, "2sat", 5])
+    by_name = rpc.call("setchannel", {"id": scid, "feebase": "2000msat", "feeppm": 5})
+    assert by_position == by_name
+    assert standin.state.channels[2].fee_base_msat == 2000
+
+
+@pytest.mark.parametrize(
+    ("method", "params", "code", "message"),
+    [
+        ("listforwards", {"limitt": 3}, -32602, "unknown parameter: limitt"),
+        ("getinfo", [1], -32602, "too many parameters: got 1, expected 0"),
+        ("setchannel", {"feeppm": 5}, -32602, "missing required parameter: id"),
+        ("setchannel", {"id": "1x1"}, -32602, "id: should be a channel ID or short channel ID"),
+        ("setchannel", {"id": "SCID", "feebase": -1}, -32602, "feebase: should be a millisatoshi"),
+        ("setchannel", {"id": "SCID", "feeppm": "5%"}, -32602, "feeppm: should be an integer"),
+        ("setchannel", {"id": "SCID", "htlcmin": 9, "htlcmax": 8}, -1, "htlcmax cannot be less"),
+        ("listchannels", {"source": "US", "destination": "US"}, -32602, "only specify one"),
+        ("pay", {}, -32601, "Unknown command 'pay'"),
+    ],
+)
+def test_standin_refuses_like_lightningd(
+    standin: StandinNode, method: str, params: Any, code: int, message: str
+) -> None:
+    names = {"SCID": standin.state.channels[0].short_channel_id, "US": standin.state.node_id}
+    if isinstance(params, dict):
+        params = {key: names.get(value, value) for key, value in params.items()}
+    with pytest.raises(RpcError) as refused:
+        LightningRpc(str(standin.socket_path)).call(method, params)
+    assert refused.value.error["code"] == code
+    assert message in refused.value.error["message"]
+
+
+def test_standin_setchannel_by_peer_id_changes_all_channels_of_that_peer(
+    standin: StandinNode,
+) -> None:
+    peer = standin.state.channels[0].peer_id
+    second = PeerChannel("800100x7x0", peer, "cd" * 32)
+    standin.state.channels.append(second)
+    answer = LightningRpc(str(standin.socket_path)).setchannel(peer, feeppm=42)
+    assert len(answer["channels"]) == 2
+    assert second.fee_ppm == standin.state.channels[0].fee_ppm == 42
+
+
+def test_standin_moves_balances_with_settled_forwards() -> None:
+    state = build_node(3)
+    a, b = state.channels[0], state.channels[1]
+    a_before, b_before = a.to_us_msat, b.to_us_msat
+    forward = state.add_forward(a.short_channel_id or "", b.short_channel_id or "", 1_000_000)
+    assert forward["fee_msat"] == b.fee_base_msat + 1_000_000 * b.fee_ppm // 1_000_000
+    assert a.to_us_msat - a_before == forward["in_msat"]
+    assert b_before - b.to_us_msat == 1_000_000
+    failed = state.add_forward(
+        a.short_channel_id or "", b.short_channel_id or "", 5, status="failed"
+    )
+    assert failed["failreason"] == "WIRE_INCORRECT_OR_UNKNOWN_PAYMENT_DETAILS"
+    assert b_before - b.to_us_msat == 1_000_000
+
+
+def test_standin_state_survives_json() -> None:
+    state = build_node(4, forwards=5)
+    again = NodeState.from_json(json.loads(json.dumps(state.to_json())))
+    assert again == state
+
+
+def test_standin_slices_the_real_snapshot(shared_data: Path) -> None:
+    state = build_node(5, snapshot=GRAPH_2025, seed=3)
+    peers = {c.peer_id for c in state.channels}
+    degree = {p: sum(item["source"] == p for item in state.gossip) for p in peers}
+    assert all(2 <= d <= 200 for d in degree.values())
+    assert all(item["source"] in peers or item["destination"] in peers for item in state.gossip)
+
+
+def test_standin_runs_as_its_own_process(socket_dir: Path) -> None:
+    state_file, calls_file = socket_dir / "state.json", socket_dir / "calls.jsonl"
+    command = [sys.executable, "-m", "tests.standin_node", "--socket", str(socket_dir / "rpc")]
+    command += ["--state", str(state_file), "--calls", str(calls_file), "--channels", "4"]
+    process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout is not None
+        assert process.stdout.readline().startswith("ready")
+        backend = ClnBackend.from_socket(socket_dir / "rpc")
+        scid = backend.channels()[0].short_channel_id
+        backend.set_policy(scid, ChannelPolicy(0, 4321))
+        saved = NodeState.from_json(json.loads(state_file.read_text()))
+        assert saved.channel(scid).fee_ppm == 4321
+        logged = [json.loads(line) for line in calls_file.read_text().splitlines()]
+        assert [entry["method"] for entry in logged] == ["listpeerchannels", "setchannel"]
+    finally:
+        process.terminate()
+        assert process.wait(timeout=10) == 0

@@ -1,0 +1,593 @@
+"""lnopt_plugin.py as a real subprocess, driven over the plugin protocol as lightningd drives it,
+against a stand-in node serving the JSON-RPC socket."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from lnopt.config import HEURISTIC_NAMES, default_config
+from tests.plugin_harness import (
+    RPC_FILE,
+    PluginErrorReply,
+    PluginProcess,
+    forward_event,
+    short_lightning_dir,
+    wait_for,
+)
+from tests.standin_node import LEGACY, Flavour, NodeState, StandinNode, build_node
+
+METHODS = {
+    "lnopt-score",
+    "lnopt-recommend",
+    "lnopt-apply",
+    "lnopt-approve",
+    "lnopt-reject",
+    "lnopt-rollback",
+    "lnopt-history",
+    "lnopt-status",
+    "lnopt-report",
+}
+INVALID_PARAMS = -32602
+Launch = Callable[..., PluginProcess]
+
+
+def scenario_state() -> NodeState:
+    """Six channels at 400 ppm: three with 92% of the capacity on our side and no forwards
+    (idle outbound liquidity: the engine lowers their fees), three balanced."""
+    state = build_node(6, seed=21)
+    for i, channel in enumerate(state.channels):
+        ratio = 0.92 if i < 3 else 0.5
+        channel.to_us_msat = int(channel.total_msat * ratio) // 1000 * 1000
+        channel.fee_ppm = 400
+    return state
+
+
+@pytest.fixture
+def ldir() -> Iterator[Path]:
+    with short_lightning_dir() as path:
+        yield path
+
+
+def start_node(ldir: Path, state: NodeState, flavour: Flavour | None = None) -> StandinNode:
+    kwargs = {} if flavour is None else {"flavour": flavour}
+    return StandinNode(state, ldir / RPC_FILE, **kwargs).start()
+
+
+@pytest.fixture
+def node(ldir: Path) -> Iterator[StandinNode]:
+    standin = start_node(ldir, scenario_state())
+    yield standin
+    standin.stop()
+
+
+@pytest.fixture
+def launch(ldir: Path) -> Iterator[Launch]:
+    """Start the plugin and complete the handshake; scheduled runs are off unless asked for."""
+    started: list[PluginProcess] = []
+
+    def start(options: Mapping[str, Any] | None = None) -> PluginProcess:
+        process = PluginProcess(ldir).start()
+        started.append(process)
+        result = process.handshake({"lnopt-interval": 0, **(options or {})})
+        assert result is None, f"the plugin disabled itself: {result}"
+        return process
+
+    yield start
+    for process in started:
+        process.close()
+
+
+def fees(node: StandinNode) -> dict[str, tuple[int, int]]:
+    return {c.short_channel_id or "": (c.fee_base_msat, c.fee_ppm) for c in node.state.channels}
+
+
+def applicable_changes(plugin: PluginProcess) -> dict[str, dict[str, int]]:
+    """The fee changes the plugin recommends and the guard lets through, by channel."""
+    found = {
+        rec["short_channel_id"]: rec["guard"]["policy"]
+        for rec in plugin.call("lnopt-recommend")["recommendations"]
+        if rec["guard"] is not None and rec["guard"]["verdict"] != "rejected"
+    }
+    assert found, "the scenario needs at least one fee change the guard allows"
+    return found
+
+
+# --- the manifest and init ---------------------------------------------------------------------
+
+
+def test_manifest_declares_typed_options_every_method_and_the_forward_subscription(
+    ldir: Path,
+) -> None:
+    # Given a freshly started plugin
+    process = PluginProcess(ldir).start()
+    try:
+        # When lightningd asks for the manifest
+        manifest = process.getmanifest()
+    finally:
+        process.close()
+
+    # Then it declares typed options, the nine methods and the forward_event subscription
+    options = {option["name"]: option for option in manifest["options"]}
+    assert options["lnopt-mode"]["type"] == "string"
+    assert options["lnopt-mode"]["default"] == "shadow"
+    assert options["lnopt-mode"]["dynamic"] is True
+    assert options["lnopt-interval"]["type"] == "int"
+    assert options["lnopt-interval"]["default"] == 3600
+    for name in ("lnopt-max-fee-ppm", "lnopt-max-step-ppm", "lnopt-cooldown"):
+        assert options[name]["type"] == "int"
+        assert options[name]["dynamic"] is True
+        assert "default" not in options[name]  # unset: the YAML file or the defaults apply
+    assert options["lnopt-exclude-channel"]["multi"] is True
+    assert options["lnopt-exclude-peer"]["multi"] is True
+    methods = {method["name"]: method for method in manifest["rpcmethods"]}
+    assert set(methods) == METHODS
+    assert methods["lnopt-apply"]["usage"].startswith("[channel] [dryrun]")
+    assert methods["lnopt-rollback"]["usage"].startswith("target [dryrun]")
+    assert all(method["description"].strip() for method in methods.values())
+    assert "forward_event" in manifest["subscriptions"]
+    assert manifest["dynamic"] is True
+
+
+def test_status_after_init_reports_mode_schedule_store_and_guard(
+    node: StandinNode, launch: Launch, ldir: Path
+) -> None:
+    # Given the plugin started with default options (as lightningd passes them)
+    plugin = launch({"lnopt-interval": 600})
+
+    # When the operator asks for the status
+    status = plugin.call("lnopt-status")
+
+    # Then it shows the mode, the schedule, the store in the lightning-dir and the guard limits
+    assert status["mode"] == "shadow"
+    assert status["interval_s"] == 600
+    assert status["store"]["path"] == str(ldir / "lnopt.sqlite3")
+    assert status["store"]["size_bytes"] == (ldir / "lnopt.sqlite3").stat().st_size + (
+        (ldir / "lnopt.sqlite3-wal").stat().st_size if (ldir / "lnopt.sqlite3-wal").exists() else 0
+    )
+    assert status["guard"]["max_fee_ppm"] == default_config().guard.max_fee_ppm
+    assert set(status["counts"]) >= {
+        "forwards",
+        "settled",
+        "failed",
+        "local_failed",
+        "decisions",
+        "changes",
+        "rollbacks",
+    }
+    assert {"fingerprint", "nodes", "channels", "metrics_age_s"} <= set(status["graph"])
+
+
+# --- reading: score, recommend, history, report ------------------------------------------------
+
+
+def test_score_gives_every_channel_the_eight_parts_and_graph_freshness(
+    node: StandinNode, launch: Launch
+) -> None:
+    plugin = launch()
+
+    result = plugin.call("lnopt-score")
+
+    assert {c["short_channel_id"] for c in result["channels"]} == set(fees(node))
+    for channel in result["channels"]:
+        assert 0 <= channel["score"] <= 1
+        assert channel["confidence_level"] in ("high", "medium", "low")
+        assert set(channel["parts"]) == set(HEURISTIC_NAMES)
+        for part in channel["parts"].values():
+            assert 0 <= part["score"] <= 1 and 0 <= part["confidence"] <= 1
+            assert part["explanation"]
+            assert isinstance(part["raw"], dict)
+    graph = result["graph"]
+    assert graph["metrics_computed_at"] is not None and graph["metrics_age_s"] >= 0
+    assert graph["nodes"] > len(result["channels"])
+
+
+def test_score_of_one_channel_answers_for_that_channel_only(
+    node: StandinNode, launch: Launch
+) -> None:
+    plugin = launch()
+    wanted = node.state.channels[2].short_channel_id
+
+    result = plugin.call("lnopt-score", [wanted])
+
+    assert [c["short_channel_id"] for c in result["channels"]] == [wanted]
+
+
+def test_recommend_gives_decisions_with_reasons_impact_and_guard_verdicts(
+    node: StandinNode, launch: Launch
+) -> None:
+    plugin = launch({"lnopt-max-step-ppm": 20})
+
+    result = plugin.call("lnopt-recommend")
+
+    recommendations = result["recommendations"]
+    assert {r["short_channel_id"] for r in recommendations} == set(fees(node))
+    for rec in recommendations:
+        assert rec["action"] in ("keep", "raise_fees", "lower_fees", "rebalance", "close")
+        assert rec["reasons"] and all(isinstance(reason, str) for reason in rec["reasons"])
+        assert isinstance(rec["impact"]["daily_fee_delta_msat"], int)
+        assert rec["current"]["fee_ppm"] == 400
+        changes_fee = rec["proposed"] is not None and rec["proposed"] != rec["current"]
+        assert (rec["guard"] is not None) == changes_fee
+    guarded = [r for r in recommendations if r["guard"] is not None]
+    assert guarded, "the scenario lowers the fees of the idle channels"
+    for rec in guarded:
+        # the step limit given as an option holds every allowed policy within 20 ppm
+        assert rec["guard"]["verdict"] in ("approved", "clamped", "rejected")
+        if rec["guard"]["verdict"] != "rejected":
+            assert abs(rec["guard"]["policy"]["fee_ppm"] - 400) <= 20
+    assert result["queued"] == []
+
+
+def test_report_after_a_shadow_run_lists_what_would_have_changed(
+    node: StandinNode, launch: Launch
+) -> None:
+    # Given a shadow-mode plugin whose first scheduled run is due at start
+    plugin = launch({"lnopt-interval": 3600})
+    wait_for(lambda: plugin.call("lnopt-status")["last_run"], what="the first scheduled run")
+    expected = applicable_changes(plugin)
+
+    # When the operator asks for the report
+    report = plugin.call("lnopt-report", {"days": 7})
+
+    # Then it lists each channel lnopt would have changed, with its reasons and verdict
+    would = {record["short_channel_id"]: record for record in report["would_change"]}
+    assert set(expected) <= set(would)
+    for scid, policy in expected.items():
+        assert would[scid]["guarded"] == policy
+        assert would[scid]["reasons"]
+    assert report["decisions"] == len(node.state.channels)
+    assert sum(report["actions"].values()) == report["decisions"]
+    assert report["changes"] == []  # shadow mode made none
+
+
+# --- shadow mode never changes the node --------------------------------------------------------
+
+
+def test_shadow_mode_runs_and_dry_runs_without_a_single_setchannel(
+    node: StandinNode, launch: Launch
+) -> None:
+    plugin = launch({"lnopt-interval": 3600})
+    before = fees(node)
+
+    wait_for(lambda: plugin.call("lnopt-status")["last_run"], what="the first scheduled run")
+    dry = plugin.call("lnopt-apply")
+    with pytest.raises(PluginErrorReply, match="shadow mode") as refused:
+        plugin.call("lnopt-apply", {"channel": "all", "dryrun": False})
+
+    assert dry["dryrun"] is True and dry["batch_id"] is None
+    assert dry["changes"] and all(c["status"] is None for c in dry["changes"])
+    assert "setconfig lnopt-mode" in refused.value.message
+    assert node.calls_to("setchannel") == []
+    assert fees(node) == before
+    status = plugin.call("lnopt-status")
+    assert status["counts"]["decisions"] == len(before)
+    assert status["counts"]["changes"] == 0
+
+
+# --- applying and rolling back -----------------------------------------------------------------
+
+
+def test_dry_run_calls_no_setchannel_and_a_real_apply_sets_exactly_the_guarded_fees(
+    node: StandinNode, launch: Launch
+) -> None:
+    plugin = launch({"lnopt-mode": "advise"})
+    expected = applicable_changes(plugin)
+    before = fees(node)
+
+    dry = plugin.call("lnopt-apply", ["all", True])
+    assert node.calls_to("setchannel") == []
+    real = plugin.call("lnopt-apply", {"dryrun": False})
+
+    assert {c["short_channel_id"] for c in dry["changes"]} == set(expected)
+    assert real["dryrun"] is False and real["batch_id"] == "b1"
+    for change in real["changes"]:
+        scid = change["short_channel_id"]
+        assert change["status"] == "done" and change["error"] is None
+        assert isinstance(change["change_id"], int)
+        assert change["old"] == {"fee_base_msat": before[scid][0], "fee_ppm": before[scid][1]}
+        assert change["new"] == expected[scid]
+    calls = {call.params["id"]: call.params for call in node.calls_to("setchannel")}
+    assert set(calls) == set(expected)
+    for scid, params in calls.items():
+        assert (params["feebase"], params["feeppm"]) == (
+            expected[scid]["fee_base_msat"],
+            expected[scid]["fee_ppm"],
+        )
+        assert set(params) == {"id", "feebase", "feeppm"}  # nothing else is touched
+    after = fees(node)
+    for scid in before:
+        wanted = expected.get(scid)
+        assert after[scid] == (
+            (wanted["fee_base_msat"], wanted["fee_ppm"]) if wanted else before[scid]
+        )
+
+
+def test_rollback_of_the_last_batch_restores_every_earlier_policy(
+    node: StandinNode, launch: Launch
+) -> None:
+    plugin = launch({"lnopt-mode": "auto"})
+    before = fees(node)
+    applied = plugin.call("lnopt-apply", {"dryrun": False})
+    assert fees(node) != before
+
+    dry = plugin.call("lnopt-rollback", ["last"])
+    assert dry["dryrun"] is True and fees(node) != before
+    result = plugin.call("lnopt-rollback", {"target": "last", "dryrun": False})
+
+    assert fees(node) == before
+    assert result["batch_id"] == "b2"
+    assert {c["short_channel_id"] for c in result["changes"]} == {
+        c["short_channel_id"] for c in applied["changes"]
+    }
+    assert all(c["status"] == "done" for c in result["changes"])
+    history = plugin.call("lnopt-history")["changes"]
+    originals = [entry for entry in history if entry["rollback_of"] is None]
+    assert {entry["status"] for entry in originals} == {"rolled_back"}
+    assert plugin.call("lnopt-status")["counts"]["rollbacks"] == len(result["changes"])
+
+
+@pytest.mark.parametrize("target_kind", ["change_id", "batch_id", "channel"])
+def test_rollback_by_change_batch_or_channel_restores_that_channel(
+    node: StandinNode, launch: Launch, target_kind: str
+) -> None:
+    plugin = launch({"lnopt-mode": "advise"})
+    before = fees(node)
+    applied = plugin.call("lnopt-apply", {"dryrun": False})["changes"]
+    first = applied[0]
+    target = {
+        "change_id": first["change_id"],
+        "batch_id": "b1",
+        "channel": first["short_channel_id"],
+    }[target_kind]
+
+    result = plugin.call("lnopt-rollback", {"target": target, "dryrun": False})
+
+    restored = {c["short_channel_id"] for c in result["changes"]}
+    expected = (
+        {c["short_channel_id"] for c in applied}
+        if target_kind == "batch_id"
+        else {first["short_channel_id"]}
+    )
+    assert restored == expected
+    after = fees(node)
+    for change in applied:
+        scid = change["short_channel_id"]
+        new = (change["new"]["fee_base_msat"], change["new"]["fee_ppm"])
+        assert after[scid] == (before[scid] if scid in expected else new)
+
+
+# --- advise mode's queue -----------------------------------------------------------------------
+
+
+def test_advise_run_queues_proposals_that_are_approved_or_rejected(
+    node: StandinNode, launch: Launch
+) -> None:
+    # Given an advise-mode plugin whose first run has queued proposals
+    plugin = launch({"lnopt-mode": "advise", "lnopt-interval": 3600})
+    wait_for(lambda: plugin.call("lnopt-status")["last_run"], what="the first scheduled run")
+    queued = plugin.call("lnopt-recommend")["queued"]
+    assert len(queued) >= 2, "the scenario queues a proposal per idle channel"
+    assert node.calls_to("setchannel") == []
+    dropped, kept = queued[0], queued[1:]
+
+    # When the operator rejects one and approves the rest
+    rejected = plugin.call("lnopt-reject", [dropped["proposal_id"]])
+    approved = plugin.call("lnopt-approve", ["all"])
+
+    # Then only the approved proposals reach the node, each with its proposed policy
+    assert rejected["status"] == "rejected"
+    assert {c["short_channel_id"] for c in approved["changes"]} == {
+        p["short_channel_id"] for p in kept
+    }
+    assert all(c["status"] == "done" for c in approved["changes"])
+    called = {call.params["id"]: call.params["feeppm"] for call in node.calls_to("setchannel")}
+    assert called == {p["short_channel_id"]: p["new"]["fee_ppm"] for p in kept}
+    assert plugin.call("lnopt-recommend")["queued"] == []
+    with pytest.raises(PluginErrorReply, match="not queued"):
+        plugin.call("lnopt-approve", [dropped["proposal_id"]])
+
+
+# --- errors an operator can act on -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("method", "params", "needle"),
+    [
+        ("lnopt-score", ["812345x99x1"], "unknown channel '812345x99x1'"),
+        ("lnopt-score", ["not-a-channel"], "BLOCKxTXxOUT"),
+        ("lnopt-apply", {"channel": "12x"}, "BLOCKxTXxOUT"),
+        ("lnopt-apply", {"dryrun": "maybe"}, "dryrun: expected true or false"),
+        ("lnopt-rollback", ["x42"], "give a change id (42), a batch id (b7)"),
+        ("lnopt-rollback", ["b99"], "no batch with id b99"),
+        ("lnopt-rollback", [4242], "no fee change with id 4242"),
+        ("lnopt-rollback", [-3], "-3 is negative"),
+        ("lnopt-rollback", ["last"], "nothing to roll back"),
+        ("lnopt-history", {"limit": -1}, "limit: -1 is negative"),
+        ("lnopt-history", {"since": -10}, "since: -10 is negative"),
+        ("lnopt-report", {"days": -3}, "days: -3 is negative"),
+        ("lnopt-report", {"days": "week"}, "days: expected a whole number"),
+        ("lnopt-reject", [77], "no proposal with id 77"),
+        ("lnopt-approve", ["seven"], "give a whole number (e.g. 3) or 'all'"),
+        ("lnopt-status", {"verbose": True}, "unknown parameter(s) verbose"),
+    ],
+)
+def test_bad_parameters_answer_a_json_rpc_error_that_says_what_is_accepted(
+    node: StandinNode, launch: Launch, method: str, params: Any, needle: str
+) -> None:
+    plugin = launch({"lnopt-mode": "advise"})
+
+    with pytest.raises(PluginErrorReply) as error:
+        plugin.call(method, params)
+
+    assert error.value.code == INVALID_PARAMS
+    assert needle in error.value.message
+    assert "Traceback" not in json.dumps(error.value.error)
+    assert plugin.call("lnopt-status")["mode"] == "advise"  # still answering
+    assert node.calls_to("setchannel") == []
+
+
+def test_an_unreachable_node_is_an_error_not_a_crash(node: StandinNode, launch: Launch) -> None:
+    plugin = launch()
+    node.stop()
+
+    with pytest.raises(PluginErrorReply, match="cannot be reached") as error:
+        plugin.call("lnopt-score")
+
+    assert "Traceback" not in json.dumps(error.value.error)
+    assert plugin.call("lnopt-status")["mode"] == "shadow"
+
+
+def test_dynamic_options_change_mode_and_guard_limits_at_run_time(
+    node: StandinNode, launch: Launch
+) -> None:
+    plugin = launch()
+
+    plugin.call("setconfig", {"config": "lnopt-mode", "val": "advise"})
+    plugin.call("setconfig", {"config": "lnopt-max-fee-ppm", "val": "300"})  # as lightningd sends
+    with pytest.raises(PluginErrorReply, match="unknown mode 'turbo'; accepted: shadow"):
+        plugin.call("setconfig", {"config": "lnopt-mode", "val": "turbo"})
+    with pytest.raises(PluginErrorReply, match="lnopt-cooldown: -1 is negative"):
+        plugin.call("setconfig", {"config": "lnopt-cooldown", "val": "-1"})
+
+    status = plugin.call("lnopt-status")
+    assert status["mode"] == "advise"
+    assert status["guard"]["max_fee_ppm"] == 300
+    assert status["guard"]["cooldown_s"] == default_config().guard.cooldown_s
+
+
+@pytest.mark.parametrize(
+    ("options", "needle"),
+    [
+        ({"lnopt-mode": "turbo"}, "unknown mode 'turbo'; accepted: shadow, advise, auto"),
+        ({"lnopt-interval": -5}, "lnopt-interval: -5 is negative"),
+        ({"lnopt-max-fee-ppm": -1}, "lnopt-max-fee-ppm: -1 is negative"),
+        ({"lnopt-min-fee-ppm": 6000}, "min_fee_ppm (6000) is above guard.max_fee_ppm"),
+        ({"lnopt-config": "/nonexistent/lnopt.yaml"}, "cannot read configuration file"),
+        ({"lnopt-exclude-channel": ["12x"]}, "lnopt-exclude-channel"),
+        ({"lnopt-exclude-peer": ["03abc"]}, "is not a node id"),
+    ],
+)
+def test_bad_option_values_disable_the_plugin_at_init_with_the_reason(
+    node: StandinNode, ldir: Path, options: dict[str, Any], needle: str
+) -> None:
+    process = PluginProcess(ldir).start()
+    try:
+        result = process.handshake(options)
+    finally:
+        process.close()
+
+    assert isinstance(result, dict) and needle in result["disable"]
+    assert not (ldir / "lnopt.sqlite3").exists() or "lnopt-config" in options
+
+
+def test_options_layer_over_the_yaml_file(node: StandinNode, launch: Launch, ldir: Path) -> None:
+    config = ldir / "lnopt.yaml"
+    config.write_text("guard:\n  max_fee_ppm: 900\n  max_step_ppm: 40\n")
+    excluded = node.state.channels[0].short_channel_id
+
+    plugin = launch(
+        {"lnopt-config": str(config), "lnopt-max-step-ppm": 25, "lnopt-exclude-channel": excluded}
+    )
+
+    guard = plugin.call("lnopt-status")["guard"]
+    assert guard["max_fee_ppm"] == 900  # from the file
+    assert guard["max_step_ppm"] == 25  # the option wins
+    assert guard["exclude_channels"] == [excluded]
+    rec = {r["short_channel_id"]: r for r in plugin.call("lnopt-recommend")["recommendations"]}
+    assert rec[excluded]["guard"]["verdict"] == "rejected"
+
+
+# --- forwards ----------------------------------------------------------------------------------
+
+
+def test_forward_events_are_counted_once_by_their_final_status(
+    node: StandinNode, launch: Launch
+) -> None:
+    plugin = launch()
+    a, b = (c.short_channel_id or "" for c in node.state.channels[:2])
+    now = time.time()
+    finals = ["settled", "settled", "failed", "local_failed", "settled"]
+    for htlc, status in enumerate(finals):
+        event = dict(in_channel=a, out_channel=b, received_time=now - 60)
+        plugin.send_forward_event(forward_event(htlc, "offered", **event))
+        plugin.send_forward_event(forward_event(htlc, status, **event))
+    plugin.send_forward_event(forward_event(0, "settled", in_channel=a, out_channel=b))  # replay
+    plugin.send_forward_event({"status": "settled", "in_channel": "nonsense"})  # malformed
+
+    counts = wait_for(
+        lambda: (c := plugin.call("lnopt-status")["counts"])["forwards"] == 5 and c,
+        what="five forwards counted",
+    )
+
+    assert (counts["settled"], counts["failed"], counts["local_failed"]) == (3, 1, 1)
+    activity = plugin.call("lnopt-score", [b])["channels"][0]["parts"]["activity"]
+    assert activity["confidence"] > 0.1  # the settled forwards out through b are seen
+
+
+def test_a_legacy_node_with_msat_strings_works_end_to_end(ldir: Path, launch: Launch) -> None:
+    # Given a v23.08 node that answers amounts as "…msat" strings
+    node = start_node(ldir, scenario_state(), LEGACY)
+    try:
+        plugin = launch({"lnopt-mode": "advise"})
+        a, b = (c.short_channel_id or "" for c in node.state.channels[:2])
+
+        # When it scores, receives a legacy forward_event and applies a change
+        scores = plugin.call("lnopt-score")["channels"]
+        plugin.send_forward_event(
+            forward_event(
+                1,
+                "settled",
+                in_channel=a,
+                out_channel=b,
+                in_msat="1001000msat",
+                out_msat="1000000msat",
+            )
+        )
+        applied = plugin.call("lnopt-apply", {"dryrun": False})["changes"]
+
+        # Then every channel is scored, the forward counted, and setchannel used plain integers
+        assert {s["short_channel_id"] for s in scores} == set(fees(node))
+        wait_for(lambda: plugin.call("lnopt-status")["counts"]["settled"] == 1, what="a forward")
+        assert applied and all(c["status"] == "done" for c in applied)
+        for call in node.calls_to("setchannel"):
+            assert isinstance(call.params["feeppm"], int)
+    finally:
+        node.stop()
+
+
+def test_backfill_reads_the_forwards_the_node_made_while_the_plugin_was_away(
+    node: StandinNode, launch: Launch
+) -> None:
+    a, b, c = (ch.short_channel_id or "" for ch in node.state.channels[3:6])
+    now = time.time()
+    node.add_forward(a, b, 100_000_000, received_time=now - 3600)
+    node.add_forward(b, c, 50_000_000, received_time=now - 1800, status="failed")
+
+    plugin = launch()
+    counts = wait_for(
+        lambda: (k := plugin.call("lnopt-status")["counts"])["forwards"] == 2 and k,
+        what="the backfill",
+    )
+    plugin.send_forward_event(  # the same forward again, live: not counted twice
+        {**node.state.forwards[0], "payment_hash": "00" * 32}
+    )
+    time.sleep(0.5)
+
+    assert (counts["settled"], counts["failed"]) == (1, 1)
+    assert plugin.call("lnopt-status")["counts"]["forwards"] == 2
+
+
+def test_shutdown_notification_ends_the_process_cleanly(node: StandinNode, ldir: Path) -> None:
+    process = PluginProcess(ldir).start()
+    assert process.handshake({"lnopt-interval": 0}) is None
+
+    process.notify("shutdown", {"shutdown": {}})
+
+    assert process.wait(10) == 0
+    process.close()
