@@ -171,12 +171,12 @@ class GraphMetrics:
 
     def values(self, metric: Metric | str) -> Mapping[str, float]:
         """The value of ``metric`` for every node."""
-        try:
-            return getattr(self, Metric(metric).value)  # type: ignore[no-any-return]
-        except ValueError as exc:
-            raise InvalidRequest(
-                f"unknown graph metric {metric!r}; expected one of {[m.value for m in Metric]}"
-            ) from exc
+        return {
+            Metric.BETWEENNESS: self.betweenness,
+            Metric.CLOSENESS: self.closeness,
+            Metric.PAGERANK: self.pagerank,
+            Metric.CLUSTERING: self.clustering,
+        }[_metric(metric)]
 
     def percentile(self, metric: Metric | str, node_id: str) -> float | None:
         """Share of the other nodes with a lower value of ``metric`` than ``node_id``.
@@ -184,16 +184,25 @@ class GraphMetrics:
         In [0, 1]: 0 for the lowest value, 1 for a unique highest; ``None`` for an unknown node.
         Constant time once a metric's ranks are known (they are computed on first use).
         """
-        values = self.values(metric)
-        ranks = self._percentiles.get(Metric(metric))
+        chosen = _metric(metric)
+        ranks = self._percentiles.get(chosen)
         if ranks is None:
-            ranks = _percentile_ranks(values)
-            self._percentiles[Metric(metric)] = ranks
+            ranks = _percentile_ranks(self.values(chosen))
+            self._percentiles[chosen] = ranks
         return ranks.get(node_id)
 
     def age_s(self, now_s: float) -> float:
         """Seconds since the metrics were computed."""
         return max(0.0, now_s - self.computed_at_s)
+
+
+def _metric(metric: Metric | str) -> Metric:
+    try:
+        return Metric(metric)
+    except ValueError as exc:
+        raise InvalidRequest(
+            f"unknown graph metric {metric!r}; expected one of {[m.value for m in Metric]}"
+        ) from exc
 
 
 def _percentile_ranks(values: Mapping[str, float]) -> dict[str, float]:
@@ -412,7 +421,6 @@ class NetworkGraph:
                 (np.ones(2 * len(pairs)), (np.r_[first, second], np.r_[second, first])),
                 shape=(n, n),
             )
-            self._adjacency.data[:] = 1.0
         return self._adjacency
 
     # --- metrics ---------------------------------------------------------------------------
@@ -513,7 +521,9 @@ def _brandes_batch(adjacency: csr_matrix, sources: IntArray) -> FloatArray:
     Brandes' algorithm from several sources at once, one BFS level per sparse product.
 
     Column ``b`` of the dense matrices belongs to ``sources[b]``; each level is kept as the
-    flat indices of its cells, so every step but the matrix product touches only those.
+    flat indices of its cells, so every step but the matrix product touches only those. The
+    carry of deeper levels stays in place: BFS neighbours differ by at most one level, so it
+    never reaches the parents of the level being accumulated.
     """
     n, width = adjacency.shape[0], len(sources)
     sigma = np.zeros((n, width))
@@ -546,7 +556,6 @@ def _brandes_batch(adjacency: csr_matrix, sources: IntArray) -> FloatArray:
         children, parents = levels[depth], levels[depth - 1]
         carry_flat[children] = (1.0 + delta_flat[children]) / sigma_flat[children]
         pulled = (adjacency @ carry).reshape(-1)
-        carry_flat[children] = 0.0
         delta_flat[parents] += sigma_flat[parents] * pulled[parents]
     sums[0] = delta.sum(axis=1)
     return sums

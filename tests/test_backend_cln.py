@@ -34,7 +34,7 @@ from lnopt.backends.cln import (
     release_of,
 )
 from lnopt.errors import BackendError, BackendRefused, BackendUnavailable, InvalidRequest
-from lnopt.model import ChannelPolicy, ChannelState, ForwardStatus, Opener
+from lnopt.model import ChannelPolicy, ChannelState, Forward, ForwardStatus, Opener
 from tests.conftest import GRAPH_2025, REPO
 from tests.standin_node import (
     LEGACY,
@@ -189,7 +189,8 @@ class TestBackendContract:
 
     def test_forwards_are_read_whole_and_oldest_first(self, harness: Harness) -> None:
         harness.add_settled_forwards(23)
-        forwards, since = [], None
+        forwards: list[Forward] = []
+        since: int | None = None
         for _ in range(10):
             page = harness.backend.forwards(since, limit=10)
             forwards += page.forwards
