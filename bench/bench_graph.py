@@ -14,6 +14,7 @@ import argparse
 import resource
 import time
 from collections.abc import Callable, Sequence
+from functools import partial
 from pathlib import Path
 from typing import TypeVar
 
@@ -108,7 +109,7 @@ def accuracy(
     print(f"  {'sources':>8} {'time':>8} {'speed-up':>9} {'spearman':>9} {'top-100 kept':>13}")
     for k in sample_sizes:
         metrics, k_s = timed(
-            lambda k=k: graph.metrics(betweenness_samples=k, seed=seed, cache=MetricsCache())
+            partial(graph.metrics, betweenness_samples=k, seed=seed, cache=MetricsCache())
         )
         rho, kept = agreement(dict(exact), dict(metrics.betweenness))
         print(f"  {k:>8} {k_s:>7.2f}s {exact_s / k_s:>8.1f}x {rho:>9.4f} {kept:>13.0%}")

@@ -6,16 +6,18 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from lnopt.backends.gossip import GossipBackend
 from lnopt.config import Config, load_config
 from lnopt.decisions import decide
 from lnopt.errors import LnoptError
 from lnopt.graph import NetworkGraph
-from lnopt.jsonview import decision_json, score_json
 from lnopt.model import NodeSnapshot
 from lnopt.render import score_table
+from lnopt.rpc import recommendation_json, score_json
 from lnopt.scoring import score_channels
+from lnopt.service import Recommendation
 from lnopt.sim import commands as sim_commands
 
 
@@ -52,8 +54,10 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def score_from_gossip(graph: NetworkGraph, node_id: str, config: Config) -> tuple[NodeSnapshot, list[dict[str, object]], str]:
-    """Scores and decisions for a public node; the JSON view and the table."""
+def score_from_gossip(
+    graph: NetworkGraph, node_id: str, config: Config
+) -> tuple[list[dict[str, Any]], str]:
+    """Scores and decisions for a public node: the JSON view and the table."""
     backend = GossipBackend(graph, node_id)
     info = backend.node_info()
     snapshot = NodeSnapshot(
@@ -67,16 +71,17 @@ def score_from_gossip(graph: NetworkGraph, node_id: str, config: Config) -> tupl
     scores = score_channels(snapshot, config)
     decisions = decide(snapshot, scores, config)
     rows = [
-        {"score": score_json(score), "decision": decision_json(decision)}
+        recommendation_json(Recommendation(decision=decision, score=score, guarded=None))
+        | {"parts": score_json(score)["parts"]}
         for score, decision in zip(scores, decisions, strict=True)
     ]
-    return snapshot, rows, score_table(snapshot, scores, decisions)
+    return rows, score_table(snapshot, scores, decisions)
 
 
 def _score_command(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     graph = NetworkGraph.load(args.graph)
-    _, rows, table = score_from_gossip(graph, args.node, config)
+    rows, table = score_from_gossip(graph, args.node, config)
     if args.json:
         print(json.dumps({"node": args.node, "channels": rows}, indent=2))
     else:

@@ -71,9 +71,12 @@ def parse_msat(value: Any, *, field_name: str) -> int:
 
 
 def _integer(item: Mapping[str, Any], key: str, default: int | None = None) -> int:
+    """A non-negative integer field; decimal strings (as LND's JSON writes them) are accepted."""
     value = item.get(key, default)
     if value is None:
         raise GraphError(f"lacks the field {key!r}")
+    if isinstance(value, str) and value.isascii() and value.isdigit():
+        return int(value)
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise GraphError(f"{key}: expected a non-negative integer, got {value!r}")
     return value

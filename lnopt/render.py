@@ -38,7 +38,8 @@ def score_table(
     aliases = aliases or {}
     part_names = [part.name for part in scores[0].parts] if scores else []
     header = (
-        f"{'channel':<16} {'peer':<18} {'capacity sat':>13} {'local':>6} {'score':>5} {'conf':>4} | "
+        f"{'channel':<16} {'peer':<18} {'capacity sat':>13} {'local':>6} "
+        f"{'score':>5} {'conf':>4} | "
         + " ".join(f"{_PART_LABELS.get(name, name[:4]):>4}" for name in part_names)
         + f" | {'decision':<11} {'conf':<6} {'fee ppm':>12}"
     )
@@ -60,8 +61,16 @@ def score_table(
     if explain:
         lines.append("")
         for score, decision in zip(scores, decisions, strict=True):
-            lines.append(f"{score.short_channel_id}: {decision.action.value} — " + " ".join(decision.reasons))
-            lines.append(f"    expected: {decision.impact.daily_fee_delta_msat:+,} msat/day ({decision.impact.basis})")
+            lines.append(
+                f"{score.short_channel_id}: {decision.action.value} — " + " ".join(decision.reasons)
+            )
+            impact = decision.impact
+            lines.append(
+                f"    expected: {impact.daily_fee_delta_msat:+,} msat/day ({impact.basis})"
+            )
             for part in score.parts:
-                lines.append(f"    {part.name:<16} {part.score:.2f} (conf {part.confidence:.2f}) {part.explanation}")
+                lines.append(
+                    f"    {part.name:<16} {part.score:.2f} "
+                    f"(conf {part.confidence:.2f}) {part.explanation}"
+                )
     return "\n".join(lines)

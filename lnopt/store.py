@@ -27,7 +27,11 @@ older than ``retention_days``; the fee journal is the record of every change mad
 and is kept.
 
 The store is thread-safe: one connection, shared under a lock, with a busy timeout for other
-processes. ``synchronous=FULL``: a write is on disk when its method returns.
+processes. Fee journal writes and migrations are committed with ``synchronous=FULL``: they are
+on disk when the method returns, whatever happens next. Everything else is committed with
+``synchronous=NORMAL``, which survives a crash of the process but may lose the last commits to
+a power cut (a journal commit flushes them too); forwards lost that way come back with a
+backfill from the node.
 """
 
 from __future__ import annotations
@@ -161,15 +165,14 @@ def _migration_1(conn: sqlite3.Connection) -> None:
     """Forwarding activity, runs and the shadow log of decisions."""
     for statement in (
         """CREATE TABLE forwards (
-            in_channel TEXT NOT NULL, forward_key TEXT NOT NULL, in_htlc_id INTEGER,
-            out_channel TEXT, in_msat INTEGER NOT NULL, out_msat INTEGER, fee_msat INTEGER,
-            status TEXT NOT NULL, received_s REAL NOT NULL, resolved_s REAL,
-            event_s REAL NOT NULL, created_index INTEGER,
-            PRIMARY KEY (in_channel, forward_key)) WITHOUT ROWID""",
-        "CREATE INDEX forwards_by_time ON forwards (event_s)",
-        "CREATE INDEX forwards_by_in ON forwards (status, in_channel, event_s)",
-        "CREATE INDEX forwards_by_out ON forwards (status, out_channel, event_s)",
-        "CREATE INDEX forwards_by_index ON forwards (created_index)",
+            forward_id INTEGER PRIMARY KEY, in_channel TEXT NOT NULL,
+            forward_key TEXT NOT NULL, in_htlc_id INTEGER, out_channel TEXT,
+            in_msat INTEGER NOT NULL, out_msat INTEGER, fee_msat INTEGER, status TEXT NOT NULL,
+            received_s REAL NOT NULL, resolved_s REAL, event_s REAL NOT NULL,
+            created_index INTEGER, UNIQUE (in_channel, forward_key))""",
+        # covering indexes: activity() reads only these, grouped in index order
+        "CREATE INDEX forwards_in ON forwards (status, in_channel, event_s, in_msat)",
+        "CREATE INDEX forwards_out ON forwards (out_channel, status, event_s, out_msat, fee_msat)",
         """CREATE TABLE runs (
             run_id INTEGER PRIMARY KEY AUTOINCREMENT, mode TEXT NOT NULL,
             started_s REAL NOT NULL, finished_s REAL, decisions INTEGER NOT NULL DEFAULT 0,
@@ -213,6 +216,9 @@ def _migration_2(conn: sqlite3.Connection) -> None:
 
 MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_migration_1, _migration_2)
 
+_SYNC_FULL = "PRAGMA synchronous = FULL"
+_SYNC_NORMAL = "PRAGMA synchronous = NORMAL"
+
 _SCHEMA_VERSION_SQL = """
 CREATE TABLE IF NOT EXISTS schema_version (
     version INTEGER PRIMARY KEY,
@@ -220,34 +226,31 @@ CREATE TABLE IF NOT EXISTS schema_version (
 )
 """
 
-_ACTIVITY_SQL = """
-WITH recent AS (
-    SELECT in_channel, out_channel, in_msat, out_msat, fee_msat, status, event_s
-    FROM forwards WHERE event_s >= :since_30d AND event_s <= :now
-),
-parts(scid, event_s, n_in, v_in, n_out, v_out, fees, failed, local_failed) AS (
-    SELECT in_channel, event_s, 1, in_msat, 0, 0, 0, 0, 0 FROM recent WHERE status = 'settled'
-    UNION ALL
-    SELECT out_channel, event_s, 0, 0, 1, COALESCE(out_msat, 0), COALESCE(fee_msat, 0), 0, 0
-    FROM recent WHERE status = 'settled' AND out_channel IS NOT NULL
-    UNION ALL
-    SELECT out_channel, event_s, 0, 0, 0, 0, 0, status = 'failed', status = 'local_failed'
-    FROM recent WHERE status IN ('failed', 'local_failed') AND out_channel IS NOT NULL
-)
-SELECT scid,
-    CASE WHEN event_s >= :since_1d THEN 1 WHEN event_s >= :since_7d THEN 7 ELSE 30 END AS days,
-    SUM(n_in), SUM(v_in), SUM(n_out), SUM(v_out), SUM(fees), SUM(failed), SUM(local_failed)
-FROM parts GROUP BY scid, days
+_ACTIVITY_IN_SQL = """
+SELECT in_channel AS scid, MAX(event_s) AS last_s,
+    SUM(event_s >= :since_1d) AS n_1d,
+    SUM(CASE WHEN event_s >= :since_1d THEN in_msat ELSE 0 END) AS v_1d,
+    SUM(event_s >= :since_7d) AS n_7d,
+    SUM(CASE WHEN event_s >= :since_7d THEN in_msat ELSE 0 END) AS v_7d,
+    SUM(event_s >= :since_30d) AS n_30d,
+    SUM(CASE WHEN event_s >= :since_30d THEN in_msat ELSE 0 END) AS v_30d
+FROM forwards WHERE status = 'settled' AND event_s <= :now
+GROUP BY in_channel
 """
 
-_LAST_FORWARD_SQL = """
-SELECT scid, MAX(event_s) FROM (
-    SELECT in_channel AS scid, event_s FROM forwards
-    WHERE status = 'settled' AND event_s <= :now
-    UNION ALL
-    SELECT out_channel, event_s FROM forwards
-    WHERE status = 'settled' AND out_channel IS NOT NULL AND event_s <= :now
-) GROUP BY scid
+_ACTIVITY_OUT_SQL = """
+SELECT out_channel AS scid, status, MAX(event_s) AS last_s,
+    SUM(event_s >= :since_1d) AS n_1d,
+    SUM(CASE WHEN event_s >= :since_1d THEN COALESCE(out_msat, 0) ELSE 0 END) AS v_1d,
+    SUM(CASE WHEN event_s >= :since_1d THEN COALESCE(fee_msat, 0) ELSE 0 END) AS f_1d,
+    SUM(event_s >= :since_7d) AS n_7d,
+    SUM(CASE WHEN event_s >= :since_7d THEN COALESCE(out_msat, 0) ELSE 0 END) AS v_7d,
+    SUM(CASE WHEN event_s >= :since_7d THEN COALESCE(fee_msat, 0) ELSE 0 END) AS f_7d,
+    SUM(event_s >= :since_30d) AS n_30d,
+    SUM(CASE WHEN event_s >= :since_30d THEN COALESCE(out_msat, 0) ELSE 0 END) AS v_30d,
+    SUM(CASE WHEN event_s >= :since_30d THEN COALESCE(fee_msat, 0) ELSE 0 END) AS f_30d
+FROM forwards WHERE out_channel IS NOT NULL AND event_s <= :now
+GROUP BY out_channel, status
 """
 
 _INSERT_FORWARD_SQL = """
@@ -360,7 +363,6 @@ class Store:
             mode = self._conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
             if str(mode).lower() != "wal":
                 raise StoreError(f"store {self.path}: cannot switch to WAL mode (got {mode})")
-            self._conn.execute("PRAGMA synchronous = FULL")
             self._migrate()
         except (OSError, sqlite3.Error) as exc:
             self.close()
@@ -377,11 +379,13 @@ class Store:
         return self._conn
 
     @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction (BEGIN IMMEDIATE ... COMMIT), rolled back on any error."""
+    def _transaction(self, *, durable: bool = False) -> Iterator[sqlite3.Connection]:
+        """One write transaction (BEGIN IMMEDIATE ... COMMIT), rolled back on any error;
+        ``durable``: on disk when it returns (see the module docstring)."""
         with self._lock:
             conn = self._connection()
             try:
+                conn.execute(_SYNC_FULL if durable else _SYNC_NORMAL)
                 conn.execute("BEGIN IMMEDIATE")
                 try:
                     yield conn
@@ -400,7 +404,7 @@ class Store:
                 raise StoreError(f"store {self.path}: read failed: {exc}") from exc
 
     def _migrate(self) -> None:
-        with self._transaction() as tx:
+        with self._transaction(durable=True) as tx:
             tx.execute(_SCHEMA_VERSION_SQL)
             current = self._read_version(tx)
             if current > self.SCHEMA_VERSION:
@@ -471,18 +475,47 @@ class Store:
     def activity(self, *, now_s: float) -> dict[str, ChannelActivity]:
         """Per channel: settled, failed and local-failed forwards in the 1, 7 and 30 day windows."""
         params = {"now": now_s} | {f"since_{d}d": now_s - d * DAY_S for d in WINDOW_DAYS}
-        per_bucket: dict[str, dict[int, list[int]]] = {}
-        for row in self._query(_ACTIVITY_SQL, params):
-            per_bucket.setdefault(row[0], {})[int(row[1])] = [int(v) for v in tuple(row)[2:]]
-        last = {row[0]: float(row[1]) for row in self._query(_LAST_FORWARD_SQL, {"now": now_s})}
-        result: dict[str, ChannelActivity] = {}
-        for scid in per_bucket.keys() | last.keys():
-            buckets = per_bucket.get(scid, {})
-            windows = [_window(days, buckets) for days in WINDOW_DAYS]
-            result[scid] = ChannelActivity(
-                scid, windows[0], windows[1], windows[2], last_forward_s=last.get(scid)
+        windows: dict[str, dict[int, dict[str, int]]] = {}
+        last_s: dict[str, float] = {}
+
+        def add(scid: str, days: int, **counts: int) -> None:
+            fields = windows.setdefault(scid, {d: {} for d in WINDOW_DAYS})[days]
+            for name, value in counts.items():
+                fields[name] = fields.get(name, 0) + value
+
+        def settled_at(scid: str, when: float) -> None:
+            last_s[scid] = max(when, last_s.get(scid, when))
+
+        for row in self._query(_ACTIVITY_IN_SQL, params):
+            settled_at(row["scid"], row["last_s"])
+            for d in WINDOW_DAYS:
+                add(row["scid"], d, forwards_in=row[f"n_{d}d"], volume_in_msat=row[f"v_{d}d"])
+        for row in self._query(_ACTIVITY_OUT_SQL, params):
+            status = ForwardStatus(row["status"])
+            if status is ForwardStatus.SETTLED:
+                settled_at(row["scid"], row["last_s"])
+            for d in WINDOW_DAYS:
+                count = row[f"n_{d}d"]
+                if status is ForwardStatus.SETTLED:
+                    add(
+                        row["scid"],
+                        d,
+                        forwards_out=count,
+                        volume_out_msat=row[f"v_{d}d"],
+                        fees_earned_msat=row[f"f_{d}d"],
+                    )
+                else:
+                    add(row["scid"], d, **{status.value: count})
+        return {
+            scid: ChannelActivity(
+                scid,
+                last_1d=WindowActivity(days=1, **per_window[1]),
+                last_7d=WindowActivity(days=7, **per_window[7]),
+                last_30d=WindowActivity(days=30, **per_window[30]),
+                last_forward_s=last_s.get(scid),
             )
-        return result
+            for scid, per_window in windows.items()
+        }
 
     # --- runs and decisions -----------------------------------------------------------------
 
@@ -623,7 +656,7 @@ class Store:
         rollback_of: int | None = None,
     ) -> int:
         """Write a PENDING entry; it is committed to disk before this returns."""
-        with self._transaction() as tx:
+        with self._transaction(durable=True) as tx:
             params = _named(
                 batch_id=batch_id,
                 short_channel_id=short_channel_id,
@@ -642,17 +675,17 @@ class Store:
         self, change_id: int, status: JournalStatus, *, updated_s: float, error: str | None = None
     ) -> None:
         """Move an entry to ``status``; an open entry may keep its status to record an error."""
-        with self._transaction() as tx:
+        with self._transaction(durable=True) as tx:
             self._mark(tx, change_id, status, updated_s=updated_s, error=error)
 
     def journal_link_rollback(self, change_id: int, rolled_back_by: int) -> None:
         """Mark DONE change ``change_id`` ROLLED_BACK, restored by change ``rolled_back_by``."""
-        with self._transaction() as tx:
+        with self._transaction(durable=True) as tx:
             self._link(tx, change_id, rolled_back_by)
 
     def journal_finish_rollback(self, rollback_id: int, *, updated_s: float) -> None:
         """In one transaction: the rollback entry DONE and the change it restores ROLLED_BACK."""
-        with self._transaction() as tx:
+        with self._transaction(durable=True) as tx:
             row = tx.execute(
                 "SELECT rollback_of FROM journal WHERE change_id = ?", (rollback_id,)
             ).fetchone()
@@ -802,25 +835,6 @@ def _forward_row(forward: Forward) -> tuple[Any, ...]:
     return (
         *(f.in_channel, forward_key(f), f.in_htlc_id, f.out_channel, f.in_msat, f.out_msat),
         *(fee_msat, f.status.value, f.received_s, f.resolved_s, event_s, f.created_index),
-    )
-
-
-def _window(days: int, buckets: dict[int, list[int]]) -> WindowActivity:
-    """Sum the per-bucket counters of every bucket inside a window of ``days``."""
-    totals = [0] * 7
-    for bucket_days, values in buckets.items():
-        if bucket_days <= days:
-            totals = [a + b for a, b in zip(totals, values, strict=True)]
-    n_in, v_in, n_out, v_out, fees, failed, local_failed = totals
-    return WindowActivity(
-        days=days,
-        forwards_in=n_in,
-        forwards_out=n_out,
-        volume_in_msat=v_in,
-        volume_out_msat=v_out,
-        fees_earned_msat=fees,
-        failed=failed,
-        local_failed=local_failed,
     )
 
 

@@ -197,6 +197,12 @@ class PluginProcess:
         process.wait(timeout=10)
         self._exited.wait(timeout=10)
 
+    def kill_now(self) -> None:
+        """SIGKILL and wait until the process is gone; safe from any thread (a node's hook)."""
+        process = self._require_process()
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait(timeout=10)
+
     def close(self, timeout_s: float = 10.0) -> int | None:
         """End the run as lightningd does on shutdown: close stdin, then wait (kill if stuck)."""
         process = self._process

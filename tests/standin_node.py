@@ -9,12 +9,16 @@ are refused as lightningd's ``param()`` refuses them (code -32602, its wording).
 It answers ``getinfo``, ``listpeerchannels [id] [short_channel_id]``, ``listchannels
 [short_channel_id] [source] [destination]``, ``listnodes [id]``, ``listforwards [status]
 [in_channel] [out_channel] [index] [start] [limit]`` and ``setchannel id [feebase] [feeppm]
-[htlcmin] [htlcmax] [enforcedelay] [ignorefeelimits]`` with the shapes of
-``/work/shared/reference/core-lightning.md`` and Core Lightning's v24+ ``doc/schemas``, to the
-letter. A :class:`Flavour` says which release it imitates: :data:`MODERN` (v25.09: integer
-amounts, ``updates``, paged ``listforwards``, ``listpeerchannels short_channel_id``) or
-:data:`LEGACY` (v23.08: none of those, and every ``*_msat`` a ``"…msat"`` string as before
-v23.05, the worst case a plugin meets).
+[htlcmin] [htlcmax] [enforcedelay] [ignorefeelimits]``, following
+``/work/shared/reference/core-lightning.md`` and Core Lightning's v24+ ``doc/schemas`` to the
+letter: every field it sends has the name, type and presence rules given there (its error
+messages are lightningd's own). It leaves out fields lnopt never reads (``feerate``,
+``funding``, ``channel_type``, HTLC details).
+
+A :class:`Flavour` says which release it imitates: :data:`MODERN` (v25.09: integer amounts,
+``updates``, paged ``listforwards``, ``listpeerchannels short_channel_id``) or :data:`LEGACY`
+(v23.08: none of those, and every ``*_msat`` a ``"…msat"`` string as before v23.05, the worst
+case a plugin meets).
 
 Tests read :attr:`StandinNode.calls` (each call with its parameters as sent), change the state
 (:class:`NodeState`, e.g. :meth:`StandinNode.add_forward`) and hook calls with
@@ -179,7 +183,9 @@ class NodeState:
             sink.next_htlc_id += 1
         if status != "offered":
             self.updated_index += 1
-            forward.update(updated_index=self.updated_index, resolved_time=received_time + 1.5)
+            forward["updated_index"] = self.updated_index
+        if status in ("settled", "failed"):
+            forward["resolved_time"] = received_time + 1.5
         if status in ("failed", "local_failed"):
             code = 4103 if status == "local_failed" else 16399
             forward.update(failcode=code, failreason=FAILREASONS[code])
@@ -425,7 +431,8 @@ class StandinNode:
             if params.get("id", c.peer_id) == c.peer_id
             and params.get("short_channel_id", c.short_channel_id) == c.short_channel_id
         ]
-        return {"channels": [self.peerchannel_item(c) for c in chosen]}
+        counters = self._payment_counters()
+        return {"channels": [self.peerchannel_item(c, counters) for c in chosen]}
 
     def _rpc_listchannels(self, params: dict[str, Any]) -> dict[str, Any]:
         if len(params) > 1:
@@ -512,8 +519,11 @@ class StandinNode:
             raise bad_param("id", f"Channel in state {found[0].state}")
         return found
 
-    def peerchannel_item(self, c: PeerChannel) -> dict[str, Any]:
+    def peerchannel_item(
+        self, c: PeerChannel, counters: dict[tuple[str, str | None], dict[str, int]] | None = None
+    ) -> dict[str, Any]:
         """One ``listpeerchannels`` item with the fields the reference lists (and schema needs)."""
+        counters = self._payment_counters() if counters is None else counters
         reserve_msat = c.total_msat // 100_000 * 1000
         item: dict[str, Any] = {"peer_id": c.peer_id, "peer_connected": c.peer_connected}
         item.update(state=c.state, ignore_fee_limits=False, channel_id=c.channel_id)
@@ -527,13 +537,8 @@ class StandinNode:
         item.update(receivable_msat=max(0, c.total_msat - c.to_us_msat - reserve_msat))
         item.update(minimum_htlc_out_msat=c.htlc_min_msat, maximum_htlc_out_msat=c.htlc_max_msat)
         item.update(state_changes=c.state_changes, htlcs=[])
-        for side, key in (("in", "in_channel"), ("out", "out_channel")):
-            mine = [f for f in self.state.forwards if f.get(key) == c.short_channel_id]
-            done = [f for f in mine if f["status"] == "settled"]
-            item[f"{side}_payments_offered"] = len(mine)
-            item[f"{side}_offered_msat"] = sum(f.get(f"{side}_msat", 0) for f in mine)
-            item[f"{side}_payments_fulfilled"] = len(done)
-            item[f"{side}_fulfilled_msat"] = sum(f.get(f"{side}_msat", 0) for f in done)
+        for side in ("in", "out"):
+            item.update(counters.get((side, c.short_channel_id)) or _counters(side))
         if c.short_channel_id is not None:
             item["short_channel_id"] = c.short_channel_id
             item["alias"] = {"local": f"{16_000_000 + int(c.channel_id[:5], 16)}x1x0"}
@@ -543,6 +548,19 @@ class StandinNode:
             if c.remote is not None:
                 item["updates"]["remote"] = dict(c.remote)
         return item
+
+    def _payment_counters(self) -> dict[tuple[str, str | None], dict[str, int]]:
+        """``in_payments_offered`` etc. of every channel, from one pass over the forwards."""
+        counters: dict[tuple[str, str | None], dict[str, int]] = {}
+        for f in self.state.forwards:
+            for side in ("in", "out"):
+                count = counters.setdefault((side, f.get(f"{side}_channel")), _counters(side))
+                count[f"{side}_payments_offered"] += 1
+                count[f"{side}_offered_msat"] += f.get(f"{side}_msat", 0)
+                if f["status"] == "settled":
+                    count[f"{side}_payments_fulfilled"] += 1
+                    count[f"{side}_fulfilled_msat"] += f.get(f"{side}_msat", 0)
+        return counters
 
     def _gossip(self) -> Iterator[dict[str, Any]]:
         """Gossip of other channels, then both directions of our public, normal channels."""
@@ -554,6 +572,11 @@ class StandinNode:
             yield _direction(c.short_channel_id, us, c.peer_id, c.total_msat, c.update())
             if c.remote is not None:
                 yield _direction(c.short_channel_id, c.peer_id, us, c.total_msat, c.remote)
+
+
+def _counters(side: str) -> dict[str, int]:
+    names = ("payments_offered", "offered_msat", "payments_fulfilled", "fulfilled_msat")
+    return {f"{side}_{name}": 0 for name in names}
 
 
 def _frame(body: dict[str, Any]) -> bytes:

@@ -315,6 +315,16 @@ def test_an_unknown_version_is_learnt_from_the_nodes_refusal_once(socket_dir: Pa
         ]
 
 
+def test_a_version_that_claims_too_much_is_corrected_by_the_refusal(socket_dir: Path) -> None:
+    misleading = dataclasses.replace(LEGACY, version="v25.09", msat_strings=False)
+    with StandinNode(build_node(6, forwards=4), socket_dir / "rpc", flavour=misleading) as node:
+        backend = ClnBackend.from_socket(node.socket_path)
+        for _ in range(2):
+            assert len(backend.forwards(None).forwards) == 4
+            backend.node_info()
+        assert [len(c.params) for c in node.calls_to("listforwards")] == [3, 0, 0]
+
+
 def test_the_peer_policy_comes_from_updates_or_else_from_one_gossip_call(
     backend: ClnBackend, standin: StandinNode
 ) -> None:
@@ -523,19 +533,21 @@ def test_standin_setchannel_by_peer_id_changes_all_channels_of_that_peer(
     assert second.fee_ppm == standin.state.channels[0].fee_ppm == 42
 
 
-def test_standin_moves_balances_with_settled_forwards() -> None:
+def test_standin_moves_balances_with_settled_forwards_only() -> None:
     state = build_node(3)
     a, b = state.channels[0], state.channels[1]
+    scids = (a.short_channel_id or "", b.short_channel_id or "")
     a_before, b_before = a.to_us_msat, b.to_us_msat
-    forward = state.add_forward(a.short_channel_id or "", b.short_channel_id or "", 1_000_000)
+    forward = state.add_forward(*scids, 1_000_000)
     assert forward["fee_msat"] == b.fee_base_msat + 1_000_000 * b.fee_ppm // 1_000_000
     assert a.to_us_msat - a_before == forward["in_msat"]
     assert b_before - b.to_us_msat == 1_000_000
-    failed = state.add_forward(
-        a.short_channel_id or "", b.short_channel_id or "", 5, status="failed"
-    )
+    failed = state.add_forward(*scids, 5, status="failed")
+    local = state.add_forward(*scids, 5, status="local_failed")
     assert failed["failreason"] == "WIRE_INCORRECT_OR_UNKNOWN_PAYMENT_DETAILS"
-    assert b_before - b.to_us_msat == 1_000_000
+    assert "resolved_time" in failed and "resolved_time" not in local
+    assert "out_msat" not in local and local["failcode"] == 4103
+    assert (a.to_us_msat - a_before, b_before - b.to_us_msat) == (forward["in_msat"], 1_000_000)
 
 
 def test_standin_state_survives_json() -> None:

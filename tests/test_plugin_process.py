@@ -83,6 +83,18 @@ def launch(ldir: Path) -> Iterator[Launch]:
         process.close()
 
 
+@pytest.fixture(scope="module")
+def advising() -> Iterator[tuple[StandinNode, PluginProcess]]:
+    """One advise-mode plugin shared by the tests that only read or are refused."""
+    with short_lightning_dir() as path:
+        standin = start_node(path, scenario_state())
+        plugin = PluginProcess(path).start()
+        assert plugin.handshake({"lnopt-interval": 0, "lnopt-mode": "advise"}) is None
+        yield standin, plugin
+        plugin.close()
+        standin.stop()
+
+
 def fees(node: StandinNode) -> dict[str, tuple[int, int]]:
     return {c.short_channel_id or "": (c.fee_base_msat, c.fee_ppm) for c in node.state.channels}
 
@@ -167,9 +179,9 @@ def test_status_after_init_reports_mode_schedule_store_and_guard(
 
 
 def test_score_gives_every_channel_the_eight_parts_and_graph_freshness(
-    node: StandinNode, launch: Launch
+    advising: tuple[StandinNode, PluginProcess],
 ) -> None:
-    plugin = launch()
+    node, plugin = advising
 
     result = plugin.call("lnopt-score")
 
@@ -188,9 +200,9 @@ def test_score_gives_every_channel_the_eight_parts_and_graph_freshness(
 
 
 def test_score_of_one_channel_answers_for_that_channel_only(
-    node: StandinNode, launch: Launch
+    advising: tuple[StandinNode, PluginProcess],
 ) -> None:
-    plugin = launch()
+    node, plugin = advising
     wanted = node.state.channels[2].short_channel_id
 
     result = plugin.call("lnopt-score", [wanted])
@@ -418,9 +430,9 @@ def test_advise_run_queues_proposals_that_are_approved_or_rejected(
     ],
 )
 def test_bad_parameters_answer_a_json_rpc_error_that_says_what_is_accepted(
-    node: StandinNode, launch: Launch, method: str, params: Any, needle: str
+    advising: tuple[StandinNode, PluginProcess], method: str, params: Any, needle: str
 ) -> None:
-    plugin = launch({"lnopt-mode": "advise"})
+    node, plugin = advising
 
     with pytest.raises(PluginErrorReply) as error:
         plugin.call(method, params)

@@ -19,12 +19,13 @@ and an answer of the wrong shape :class:`~lnopt.errors.BackendError`.
 
 from __future__ import annotations
 
+import dataclasses
+import enum
 import logging
 import re
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -51,9 +52,15 @@ from lnopt.model import (
 
 log = logging.getLogger(__name__)
 
-FORWARD_PAGING = (23, 11)
-PEERCHANNEL_SCID_FILTER = (25, 5)
 INVALID_PARAMS = -32602
+
+
+class Capability(enum.Enum):
+    """A request parameter older nodes refuse; the value is the release that added it."""
+
+    FORWARD_PAGING = (23, 11)  # listforwards index/start/limit
+    PEERCHANNEL_SCID_FILTER = (25, 5)  # listpeerchannels short_channel_id
+
 
 CHANNEL_STATES: Mapping[str, ChannelState] = {
     "CHANNELD_NORMAL": ChannelState.ACTIVE,
@@ -163,38 +170,41 @@ class _Fields:
         return self.msat(key) if self.has(key) else None
 
 
-def policy_from_update(update: _Fields, *, cltv_default: int = 80) -> ChannelPolicy:
+def _policy_from_update(update: _Fields) -> ChannelPolicy:
     """A policy from a ``listpeerchannels`` ``updates.local``/``updates.remote`` object."""
     return ChannelPolicy(
         base_fee_msat=update.msat("fee_base_msat"),
         fee_ppm=update.integer("fee_proportional_millionths"),
         htlc_min_msat=update.msat("htlc_minimum_msat"),
         htlc_max_msat=update.msat("htlc_maximum_msat"),
-        cltv_delta=update.opt_integer("cltv_expiry_delta") or cltv_default,
+        cltv_delta=update.integer("cltv_expiry_delta"),
     )
 
 
-def our_policy(item: _Fields) -> ChannelPolicy:
-    """Our policy from a ``listpeerchannels`` item (or a ``setchannel`` answer item)."""
-    cltv_delta = 80
-    if item.has("updates") and item.sub("updates").has("local"):
-        cltv_delta = item.sub("updates").sub("local").integer("cltv_expiry_delta")
-    htlc_max = item.opt_msat("maximum_htlc_out_msat")
-    return ChannelPolicy(
+def _our_policy(item: _Fields) -> ChannelPolicy:
+    """Our policy from a ``listpeerchannels`` or ``setchannel`` item.
+
+    The CLTV delta is known from ``updates.local`` (v24.02+); older nodes do not say, and
+    :class:`ChannelPolicy`'s default stands in (it is never sent back to the node).
+    """
+    policy = ChannelPolicy(
         base_fee_msat=item.msat("fee_base_msat"),
         fee_ppm=item.integer("fee_proportional_millionths"),
         htlc_min_msat=item.opt_msat("minimum_htlc_out_msat") or 0,
-        htlc_max_msat=htlc_max,
-        cltv_delta=cltv_delta,
+        htlc_max_msat=item.opt_msat("maximum_htlc_out_msat"),
     )
+    local = _update(item, "local")
+    if local is None:
+        return policy
+    return dataclasses.replace(policy, cltv_delta=local.integer("cltv_expiry_delta"))
 
 
-def remote_policy(item: _Fields) -> ChannelPolicy | None:
-    """The peer's policy from ``updates.remote`` (v24.02+), None where the node does not say."""
+def _update(item: _Fields, side: str) -> _Fields | None:
+    """``updates.local`` or ``updates.remote`` (v24.02+), None where the node does not say."""
     if not item.has("updates"):
         return None
     updates = item.sub("updates")
-    return policy_from_update(updates.sub("remote")) if updates.has("remote") else None
+    return updates.sub(side) if updates.has(side) else None
 
 
 def channel_from_peerchannel(
@@ -208,7 +218,8 @@ def channel_from_peerchannel(
     item = _Fields(raw, f"listpeerchannels item {scid}")
     capacity_msat = item.msat("total_msat")
     local_msat = item.msat("to_us_msat")
-    peer_policy = remote_policy(item)
+    remote = _update(item, "remote")
+    peer_policy = None if remote is None else _policy_from_update(remote)
     if peer_policy is None and gossip_peer_policies is not None:
         peer_policy = gossip_peer_policies.get(scid)
     try:
@@ -221,7 +232,7 @@ def channel_from_peerchannel(
         capacity_msat=capacity_msat,
         local_msat=local_msat,
         remote_msat=max(0, capacity_msat - local_msat),
-        our_policy=our_policy(item),
+        our_policy=_our_policy(item),
         peer_policy=peer_policy,
         state=channel_state(item.text("state")),
         connected=item.flag("peer_connected"),
@@ -257,14 +268,6 @@ def _is_unknown_parameter(exc: BackendRefused) -> bool:
     return exc.code == INVALID_PARAMS and "unknown parameter" in str(exc)
 
 
-@dataclass
-class _Capabilities:
-    """What the node supports; None until known (from the version or from a refusal)."""
-
-    forward_paging: bool | None = None
-    peerchannel_scid_filter: bool | None = None
-
-
 class ClnBackend(Backend):
     """A Core Lightning node reached through ``rpc.call(method, params)``."""
 
@@ -284,7 +287,7 @@ class ClnBackend(Backend):
         self._graph: NetworkGraph | None = None
         self._graph_read_s = 0.0
         self._info: NodeInfo | None = None
-        self._caps = _Capabilities()
+        self._supported: dict[Capability, bool] = {}  # learnt from the version or a refusal
 
     @classmethod
     def from_socket(cls, rpc_path: str | Path, **kwargs: Any) -> ClnBackend:
@@ -308,8 +311,8 @@ class ClnBackend(Backend):
             self._info = node
             release = release_of(node.version)
             if release is not None:
-                self._caps.forward_paging = release >= FORWARD_PAGING
-                self._caps.peerchannel_scid_filter = release >= PEERCHANNEL_SCID_FILTER
+                for capability in Capability:
+                    self._supported.setdefault(capability, release >= capability.value)
         return node
 
     def channels(self) -> Sequence[Channel]:
@@ -339,24 +342,20 @@ class ClnBackend(Backend):
         forward read); on older nodes every forward at once, with ``next_index`` None.
         """
         start = since_index or 0
-        if self._supports("forward_paging") is not False:
-            try:
-                answer = self._call(
-                    "listforwards", {"index": "created", "start": start, "limit": limit}
-                )
-            except BackendRefused as exc:
-                if self._caps.forward_paging is not None or not _is_unknown_parameter(exc):
-                    raise
-                log.info("listforwards cannot page on this node; reading it whole")
-                self._caps.forward_paging = False
-            else:
-                self._caps.forward_paging = True
-                forwards = _forwards_of(answer)
-                last = max((f.created_index or 0 for f in forwards), default=start - 1)
-                return ForwardPage(forwards=forwards, next_index=max(start, last + 1))
+        paged = self._where_supported(
+            Capability.FORWARD_PAGING,
+            "listforwards",
+            {"index": "created", "start": start, "limit": limit},
+        )
+        if paged is not None:
+            forwards = _forwards_of(paged)
+            last = max((f.created_index or 0 for f in forwards), default=start - 1)
+            return ForwardPage(forwards=forwards, next_index=max(start, last + 1))
         forwards = _forwards_of(self._call("listforwards"))
         if since_index is not None:
-            forwards = tuple(f for f in forwards if (f.created_index or 0) >= since_index)
+            forwards = tuple(
+                f for f in forwards if f.created_index is None or f.created_index >= since_index
+            )
         return ForwardPage(forwards=forwards, next_index=None)
 
     def node_aliases(self) -> dict[str, str]:
@@ -371,7 +370,7 @@ class ClnBackend(Backend):
         return aliases
 
     def get_policy(self, short_channel_id: str) -> ChannelPolicy:
-        return our_policy(self._peer_channel(short_channel_id))
+        return _our_policy(self._peer_channel(short_channel_id))
 
     # --- changing --------------------------------------------------------------------------
 
@@ -385,20 +384,14 @@ class ClnBackend(Backend):
         for raw in _Fields(answer, "setchannel").array("channels"):
             item = _Fields(raw, "setchannel item")
             if item.opt_text("short_channel_id") == short_channel_id:
-                applied = our_policy(item)
+                applied = _our_policy(item)
                 log.info(
-                    "setchannel short_channel_id=%s fee_base_msat=%d fee_ppm=%d",
+                    "event=setchannel short_channel_id=%s fee_base_msat=%d fee_ppm=%d",
                     short_channel_id,
                     applied.base_fee_msat,
                     applied.fee_ppm,
                 )
-                return ChannelPolicy(
-                    base_fee_msat=applied.base_fee_msat,
-                    fee_ppm=applied.fee_ppm,
-                    htlc_min_msat=applied.htlc_min_msat,
-                    htlc_max_msat=applied.htlc_max_msat,
-                    cltv_delta=policy.cltv_delta,
-                )
+                return dataclasses.replace(applied, cltv_delta=policy.cltv_delta)
         raise BackendError(f"setchannel answered without the channel {short_channel_id}")
 
     # --- internals -------------------------------------------------------------------------
@@ -415,11 +408,28 @@ class ClnBackend(Backend):
                 f"Core Lightning sent a malformed answer to {method}: {exc}"
             ) from exc
 
-    def _supports(self, capability: str) -> bool | None:
-        if getattr(self._caps, capability) is None and self._info is None:
+    def _where_supported(
+        self, capability: Capability, method: str, params: Mapping[str, Any]
+    ) -> Any | None:
+        """The answer to a call that needs ``capability``; None where the node lacks it.
+
+        Known from the node's version where it is a release number; otherwise (or if the
+        version misleads) the node's "unknown parameter" refusal is learnt and remembered.
+        """
+        if capability not in self._supported and self._info is None:
             self.node_info()
-        known: bool | None = getattr(self._caps, capability)
-        return known
+        if self._supported.get(capability) is False:
+            return None
+        try:
+            answer = self._call(method, params)
+        except BackendRefused as exc:
+            if not _is_unknown_parameter(exc):
+                raise
+            log.info("event=capability_missing capability=%s", capability.name.lower())
+            self._supported[capability] = False
+            return None
+        self._supported[capability] = True
+        return answer
 
     def _our_node_id(self) -> str:
         info = self._info if self._info is not None else self.node_info()
@@ -433,19 +443,14 @@ class ClnBackend(Backend):
 
     def _peer_channel(self, short_channel_id: str) -> _Fields:
         _require_scid(short_channel_id)
-        items: list[Any] | None = None
-        if self._supports("peerchannel_scid_filter") is not False:
-            try:
-                answer = self._call("listpeerchannels", {"short_channel_id": short_channel_id})
-            except BackendRefused as exc:
-                if self._caps.peerchannel_scid_filter is not None or not _is_unknown_parameter(exc):
-                    raise
-                self._caps.peerchannel_scid_filter = False
-            else:
-                self._caps.peerchannel_scid_filter = True
-                items = _Fields(answer, "listpeerchannels").array("channels")
-        if items is None:
-            items = _Fields(self._call("listpeerchannels"), "listpeerchannels").array("channels")
+        answer = self._where_supported(
+            Capability.PEERCHANNEL_SCID_FILTER,
+            "listpeerchannels",
+            {"short_channel_id": short_channel_id},
+        )
+        if answer is None:
+            answer = self._call("listpeerchannels")
+        items = _Fields(answer, "listpeerchannels").array("channels")
         for raw in items:
             item = _Fields(raw, "listpeerchannels item")
             if item.opt_text("short_channel_id") == short_channel_id:
@@ -465,7 +470,7 @@ def _require_scid(short_channel_id: str) -> None:
 
 def _needs_gossip_policy(raw: Any) -> bool:
     item = _Fields(raw, "listpeerchannels item")
-    return item.has("short_channel_id") and remote_policy(item) is None
+    return item.has("short_channel_id") and _update(item, "remote") is None
 
 
 def _graph_of(items: Iterable[Any]) -> NetworkGraph:

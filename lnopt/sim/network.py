@@ -78,36 +78,37 @@ def join_network(
     *,
     seed: int,
     peers: int = 20,
-    hubs: int = 6,
-    capacity_sat: int = 5_000_000,
+    hubs: int = 8,
+    capacity_sat: int = 10_000_000,
+    hub_capacity_sat: int = 20_000_000,
     local_ratio: float = 0.5,
     policy: ChannelPolicy | None = None,
     node_id: str = OUR_NODE_ID,
 ) -> OurNode:
     """Our node with ``peers`` channels: ``hubs`` of the largest nodes and well-connected others.
 
-    Every channel has ``capacity_sat``, ``local_ratio`` of it on our side, and ``policy`` (by
-    default the network's median policy); the peer's policy toward us is the median of the
-    policies the peer announces on its other channels.
+    Channels to hubs have ``hub_capacity_sat``, the others ``capacity_sat``; ``local_ratio`` of
+    each is on our side, and our policy is ``policy`` (by default the network's median). The
+    peer's policy toward us is the median of the policies it announces on its other channels.
     """
     if not 0 < peers <= network.node_count // 2:
         raise InvalidRequest(f"peers must be between 1 and {network.node_count // 2}, got {peers}")
     if not 0.0 <= local_ratio <= 1.0:
         raise InvalidRequest(f"local_ratio must lie in [0, 1], got {local_ratio}")
     rng = np.random.default_rng(seed)
-    chosen = choose_peers(network, rng, peers=peers, hubs=min(hubs, peers))
+    hubs = min(hubs, peers)
+    chosen = choose_peers(network, rng, peers=peers, hubs=hubs)
     our_policy = policy if policy is not None else median_policy(network)
-    capacity_msat = capacity_sat * 1000
-    local_msat = int(capacity_msat * local_ratio)
     taken = {edge.short_channel_id for edge in network.edges}
     scids = [scid for scid in _our_scids(rng, len(chosen) + len(taken)) if scid not in taken]
+    capacities = [1000 * (hub_capacity_sat if i < hubs else capacity_sat) for i in range(peers)]
     channels = tuple(
         Channel(
             short_channel_id=scids[i],
             peer_id=peer,
-            capacity_msat=capacity_msat,
-            local_msat=local_msat,
-            remote_msat=capacity_msat - local_msat,
+            capacity_msat=capacities[i],
+            local_msat=int(capacities[i] * local_ratio),
+            remote_msat=capacities[i] - int(capacities[i] * local_ratio),
             our_policy=our_policy,
             peer_policy=_peer_policy(network, peer),
             state=ChannelState.ACTIVE,

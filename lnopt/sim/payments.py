@@ -25,6 +25,7 @@ import numpy as np
 from lnopt.model import ChannelPolicy, ForwardStatus
 from lnopt.sim.gossip import GossipModel
 from lnopt.sim.ledger import Ledger
+from lnopt.sim.mission import MissionControl
 from lnopt.sim.node import FailureReason, OurNodeState
 from lnopt.sim.routing import BUCKET_AMOUNTS_MSAT, FIRST_HOP_COST, Router, bucket_of, fee_cost
 from lnopt.sim.topology import Topology
@@ -71,6 +72,7 @@ class PaymentNetwork:
         gossip: GossipModel,
         *,
         max_attempts: int = MAX_ATTEMPTS,
+        mission: MissionControl | None = None,
     ) -> None:
         self.topo = topo
         self.router = router
@@ -78,6 +80,7 @@ class PaymentNetwork:
         self.node = node
         self.gossip = gossip
         self.max_attempts = max_attempts
+        self.mission = mission
         self.counters = NetworkCounters()
         self._edge_to_ours = {int(e): j for j, e in enumerate(topo.our_out)}
         self._edge_to_ours.update({int(e): j for j, e in enumerate(topo.our_in) if e >= 0})
@@ -114,6 +117,10 @@ class PaymentNetwork:
         payment = _Payment(sender, receiver, amount_msat, bucket_of(amount_msat), now_s)
         self.counters.payments += 1
         path = self._first_path(payment)
+        mission = self.mission
+        if mission is not None and path is not None and mission.avoids_any(path, amount_msat, now_s):
+            payment.excluded |= mission.avoided(amount_msat, now_s)
+            path = None
         tries = 0
         searches = 0
         while tries < self.max_attempts and searches < 4 * self.max_attempts:
@@ -272,6 +279,8 @@ class PaymentNetwork:
             available = ledger.spendable(edge)
             if available < amount:
                 payment.excluded.add(edge)
+                if self.mission is not None and h > 0:
+                    self.mission.failed(edge, amount, payment.now_s)
                 if at_us:
                     node.fail_locally(
                         FailureReason.INSUFFICIENT_BALANCE,

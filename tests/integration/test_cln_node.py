@@ -24,9 +24,11 @@ from pyln.testing.utils import wait_for
 PAYMENT_MSAT = 50_000_000
 
 
-def plugin_options(plugin: Path, config: Path | None = None) -> dict[str, Any]:
-    """Shadow mode, no scheduled runs: only the test's calls act."""
-    options: dict[str, Any] = {"plugin": str(plugin), "lnopt-mode": "shadow"}
+def plugin_options(
+    plugin: Path, *, mode: str = "shadow", config: Path | None = None
+) -> dict[str, Any]:
+    """No scheduled runs: only the test's calls act. Shadow mode refuses real applies."""
+    options: dict[str, Any] = {"plugin": str(plugin), "lnopt-mode": mode}
     options["lnopt-interval"] = 0
     if config is not None:
         options["lnopt-config"] = str(config)
@@ -89,7 +91,9 @@ def test_apply_changes_the_fee_the_network_sees_and_rollback_restores_it(
     node_factory: Any, lnopt_plugin: Path, lnopt_config: Path
 ) -> None:
     l1, l2, l3 = node_factory.line_graph(
-        3, opts=[{}, plugin_options(lnopt_plugin, lnopt_config), {}], wait_for_announce=True
+        3,
+        opts=[{}, plugin_options(lnopt_plugin, mode="advise", config=lnopt_config), {}],
+        wait_for_announce=True,
     )
     scid = scid_between(l2, l3)
     before = fees_seen_by(l1, scid, l2)

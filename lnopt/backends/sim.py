@@ -1,0 +1,164 @@
+"""The simulated node, behind the same :class:`~lnopt.backends.base.Backend` as a real one.
+
+It follows Core Lightning's behaviour where lnopt depends on it:
+
+- ``channels`` is ``listpeerchannels``: every channel with its current balance and the policy
+  the node enforces now;
+- ``gossip`` is ``listchannels``: the public graph, our own channels included with the policy
+  our node last set; like :class:`~lnopt.backends.cln.ClnBackend` it is re-read at most every
+  ``graph_refresh_s`` seconds;
+- ``forwards`` is ``listforwards`` paged by ``created_index``: settled, failed and
+  local-failed forwards in the order they happened;
+- ``set_policy`` is ``setchannel id feebase feeppm``: only the fees change; an unknown short
+  channel id is refused (``-32602``, as ``setchannel`` refuses a bad id) and so is a negative
+  fee; the previous fee stays accepted for ``enforcedelay`` (600 s); the update then spreads
+  by gossip, rate-limited (:mod:`lnopt.sim.gossip`);
+- ``get_policy`` reads the policy back as ``listpeerchannels`` shows it.
+
+:meth:`SimBackend.link_failures` adds what an LND tool reads from the HTLC event stream: the
+HTLCs our node failed itself and why.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from lnopt.backends.base import Backend, ForwardPage, NodeInfo
+from lnopt.errors import BackendRefused
+from lnopt.graph import NetworkGraph
+from lnopt.model import Channel, ChannelPolicy
+from lnopt.sim.gossip import GossipModel
+from lnopt.sim.ledger import Ledger
+from lnopt.sim.network import OurNode, our_edges
+from lnopt.sim.node import LinkFailure, OurNodeState
+
+BAD_ID = -32602
+BLOCK_S = 600
+START_BLOCK = 920_000
+
+
+class SimBackend(Backend):
+    """Our node in the simulation (see the module docstring)."""
+
+    name = "sim"
+
+    def __init__(
+        self,
+        our: OurNode,
+        *,
+        ledger: Ledger,
+        node: OurNodeState,
+        gossip: GossipModel,
+        clock: Callable[[], float],
+        start_s: float,
+        graph_refresh_s: float = 3600.0,
+    ) -> None:
+        self._our = our
+        self._ledger = ledger
+        self._node = node
+        self._gossip = gossip
+        self._clock = clock
+        self._start_s = start_s
+        self._graph_refresh_s = graph_refresh_s
+        topo = ledger.topo
+        self._chan_side = {
+            scid: (int(chan), 0 if int(topo.chan_first[chan]) == topo.us else 1)
+            for scid, chan in zip(topo.our_scids, topo.our_chan, strict=True)
+        }
+        self._graph: NetworkGraph | None = None
+        self._graph_key: tuple[ChannelPolicy, ...] | None = None
+        self._graph_read_s = float("-inf")
+
+    # --- reading ---------------------------------------------------------------------------
+
+    @property
+    def clock(self) -> Callable[[], float]:
+        """The simulated time, for the code that drives this backend."""
+        return self._clock
+
+    def node_info(self) -> NodeInfo:
+        elapsed = max(0.0, self._clock() - self._start_s)
+        return NodeInfo(
+            node_id=self._our.node_id,
+            alias="lnopt-sim",
+            block_height=START_BLOCK + int(elapsed // BLOCK_S),
+            network="regtest",
+            version="sim",
+        )
+
+    def channels(self) -> Sequence[Channel]:
+        return [self._channel(ch) for ch in self._our.channels]
+
+    def local_msat(self, short_channel_id: str) -> int:
+        chan, side = self._require(short_channel_id)
+        return self._ledger.balance(chan, side)
+
+    def gossip(self) -> NetworkGraph:
+        now = self._clock()
+        key = tuple(self._node.policies[scid] for scid in self._node.scids)
+        fresh = now - self._graph_read_s < self._graph_refresh_s
+        if self._graph is not None and (fresh or key == self._graph_key):
+            return self._graph
+        current = [self._channel(ch) for ch in self._our.channels]
+        self._graph = self._our.network.with_edges(our_edges(self._our.node_id, current))
+        self._graph_key = key
+        self._graph_read_s = now
+        return self._graph
+
+    def forwards(self, since_index: int | None = None, limit: int = 10_000) -> ForwardPage:
+        start = 0 if since_index is None else max(0, since_index)
+        page = tuple(self._node.forwards[start : start + max(0, limit)])
+        return ForwardPage(forwards=page, next_index=start + len(page))
+
+    def link_failures(self, since_s: float = float("-inf")) -> list[LinkFailure]:
+        return [f for f in self._node.link_failures if f.at_s >= since_s]
+
+    def get_policy(self, short_channel_id: str) -> ChannelPolicy:
+        self._require(short_channel_id)
+        return self._node.policies[short_channel_id]
+
+    # --- changing --------------------------------------------------------------------------
+
+    def set_policy(self, short_channel_id: str, policy: ChannelPolicy) -> ChannelPolicy:
+        self._require(short_channel_id)
+        if policy.base_fee_msat < 0 or policy.fee_ppm < 0:
+            raise BackendRefused(
+                f"setchannel {short_channel_id}: fees must not be negative "
+                f"(feebase {policy.base_fee_msat}, feeppm {policy.fee_ppm})",
+                code=BAD_ID,
+            )
+        current = self._node.policies[short_channel_id]
+        updated = current.with_fees(base_fee_msat=policy.base_fee_msat, fee_ppm=policy.fee_ppm)
+        now = self._clock()
+        if self._node.set_policy(short_channel_id, updated, now):
+            self._gossip.announce(short_channel_id, updated, now)
+        return updated
+
+    # --- helpers ---------------------------------------------------------------------------
+
+    def _require(self, short_channel_id: str) -> tuple[int, int]:
+        found = self._chan_side.get(short_channel_id)
+        if found is None:
+            raise BackendRefused(
+                f"setchannel: unknown channel {short_channel_id!r}: not one of ours",
+                code=BAD_ID,
+            )
+        return found
+
+    def _channel(self, template: Channel) -> Channel:
+        scid = template.short_channel_id
+        local = self.local_msat(scid)
+        return Channel(
+            short_channel_id=scid,
+            peer_id=template.peer_id,
+            capacity_msat=template.capacity_msat,
+            local_msat=local,
+            remote_msat=template.capacity_msat - local,
+            our_policy=self._node.policies[scid],
+            peer_policy=template.peer_policy,
+            state=template.state,
+            connected=True,
+            private=False,
+            opener=template.opener,
+            channel_id=template.channel_id,
+        )

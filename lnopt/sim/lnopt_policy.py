@@ -1,0 +1,75 @@
+"""lnopt itself, as a policy: the unmodified Optimizer in auto mode on the simulated node.
+
+Every ``interval_s`` (6 simulated hours by default) it reads the forwards the backend reports
+into its SQLite store (``backfill``) and runs once: snapshot, score, decide, guard, and the
+executor's journal, apply, verify. The store lives in the simulation's working directory.
+"""
+
+from __future__ import annotations
+
+from lnopt.backends.sim import SimBackend
+from lnopt.config import default_config
+from lnopt.model import Mode, Verdict
+from lnopt.service import Optimizer
+from lnopt.sim.policy import Policy, PolicyContext, register_policy
+from lnopt.store import Store
+
+INTERVAL_S = 6 * 3600.0
+EXPLAINED = 5
+
+
+@register_policy("lnopt")
+class LnoptPolicy(Policy):
+    interval_s = INTERVAL_S
+
+    def __init__(self, context: PolicyContext) -> None:
+        super().__init__(context)
+        self._config = context.config or default_config()
+        self._store: Store | None = None
+        self._optimizer: Optimizer | None = None
+        self._explained: list[str] = []
+
+    def start(self, backend: SimBackend, now_s: float) -> None:
+        path = self.context.workdir / f"lnopt-seed{self.context.seed}.sqlite"
+        path.unlink(missing_ok=True)
+        self._store = Store(path)
+        self._optimizer = Optimizer(
+            backend,
+            self._store,
+            self._config,
+            mode=Mode.AUTO,
+            interval_s=int(INTERVAL_S),
+            clock=backend.clock,
+        )
+
+    def tick(self, backend: SimBackend, now_s: float) -> None:
+        if self._optimizer is None or self._store is None:
+            return
+        self._optimizer.backfill()
+        run = self._optimizer.run_once()
+        if len(self._explained) < EXPLAINED:
+            self._explain(run.run_id)
+
+    def close(self) -> None:
+        if self._store is not None:
+            self._store.close()
+            self._store = None
+
+    def explanations(self) -> list[str]:
+        return list(self._explained)
+
+    def _explain(self, run_id: int) -> None:
+        assert self._store is not None  # noqa: S101 - called only after start
+        for record in reversed(self._store.decisions(limit=200)):
+            if record.run_id != run_id or not record.action.changes_fees:
+                continue
+            if record.verdict is Verdict.REJECTED or len(self._explained) >= EXPLAINED:
+                continue
+            new = record.guarded_policy or record.proposed_policy
+            change = (
+                f"{record.current_policy.fee_ppm} -> {new.fee_ppm} ppm" if new is not None else ""
+            )
+            reasons = "; ".join(record.reasons)
+            self._explained.append(
+                f"{record.short_channel_id} {record.action.value} {change}: {reasons}"
+            )
