@@ -13,9 +13,9 @@ answered with a short message.
 from __future__ import annotations
 
 import functools
+import inspect
 import logging
 import queue
-import sys
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -69,9 +69,41 @@ GUARD_OPTIONS = (
     ),
     GuardOption("lnopt-cooldown", "cooldown_s", "least seconds between two changes of a channel"),
 )
+
+
+def _node_id(option: str, text: str) -> str:
+    if len(text) != 66 or not all(c in "0123456789abcdef" for c in text.lower()):
+        raise InvalidRequest(f"{option}: {text!r} is not a node id (66 hex characters)")
+    return text.lower()
+
+
+def _channel_id(option: str, text: str) -> str:
+    return require_short_channel_id(text, what=option)
+
+
+@dataclass(frozen=True)
+class ListOption:
+    """A guard list the operator can give as a repeated plugin option (replacing the YAML's)."""
+
+    option: str
+    key: str  # the GuardLimits field
+    description: str
+    read: Callable[[str, str], str]  # (option, text) -> the checked item
+
+
 LIST_OPTIONS = (
-    ("lnopt-exclude-channel", "exclude_channels", "a short channel id lnopt never changes"),
-    ("lnopt-exclude-peer", "exclude_peers", "a peer node id whose channels lnopt never changes"),
+    ListOption(
+        "lnopt-exclude-channel",
+        "exclude_channels",
+        "a short channel id lnopt never changes",
+        _channel_id,
+    ),
+    ListOption(
+        "lnopt-exclude-peer",
+        "exclude_peers",
+        "a peer node id whose channels lnopt never changes",
+        _node_id,
+    ),
 )
 
 
@@ -94,23 +126,14 @@ def read_settings(options: Mapping[str, Any], lightning_dir: str) -> Settings:
         for spec in GUARD_OPTIONS
         if options.get(spec.option) is not None
     }
-    for option, key, _ in LIST_OPTIONS:
-        values = options.get(option) or []
-        guard[key] = [_list_item(option, value) for value in values] if values else None
-    guard = {key: value for key, value in guard.items() if value is not None}
+    for spec in LIST_OPTIONS:
+        values = options.get(spec.option)
+        if values:
+            guard[spec.key] = [spec.read(spec.option, str(value).strip()) for value in values]
     config_path = options.get("lnopt-config") or None
     config = load_config(config_path, {"guard": guard} if guard else None)
     db = Path(str(options.get("lnopt-db") or DB_FILE))
     return Settings(mode, interval_s, config, db if db.is_absolute() else lightning_dir / db)
-
-
-def _list_item(option: str, value: Any) -> str:
-    text = str(value).strip()
-    if option == "lnopt-exclude-channel":
-        return require_short_channel_id(text, what=option)
-    if len(text) != 66 or not all(c in "0123456789abcdef" for c in text.lower()):
-        raise InvalidRequest(f"{option}: {text!r} is not a node id (66 hex characters)")
-    return text.lower()
 
 
 class LnoptApp:
@@ -125,7 +148,6 @@ class LnoptApp:
             queue.SimpleQueue()
         )
         self._workers: list[threading.Thread] = []
-        self.ignored_events = 0
 
     @property
     def optimizer(self) -> Optimizer:
@@ -183,12 +205,10 @@ class LnoptApp:
     # --- events and calls ------------------------------------------------------------------
 
     def record_forward(self, event: Any) -> None:
-        """Constant work: hand the event to the recorder's queue."""
+        """Constant work: hand the event to the recorder's queue (none before init)."""
         recorder = self._recorder
-        if recorder is None:
-            self.ignored_events += 1
-            return
-        recorder.submit_event(event)
+        if recorder is not None:
+            recorder.submit_event(event)
 
     def submit(self, request: Request, work: Callable[[], Any]) -> None:
         """Answer ``request`` with ``work()``'s result from a worker thread."""
@@ -245,12 +265,6 @@ def _on_change(action: Callable[[Any], None]) -> Callable[[Plugin, str, Any], No
             raise RpcException(f"{name}: {exc}", exc.rpc_code) from None
 
     return on_change
-
-
-def _reject_unknown(unknown: Mapping[str, Any], accepted: str) -> None:
-    if unknown:
-        names = ", ".join(sorted(unknown))
-        raise InvalidRequest(f"unknown parameter(s) {names}; accepted: {accepted}")
 
 
 def build_plugin(app: LnoptApp) -> Plugin:
@@ -311,122 +325,101 @@ def _add_options(plugin: Plugin, app: LnoptApp) -> None:
             dynamic=True,
             on_change=_on_change(functools.partial(app.set_guard, spec)),
         )
-    for option, key, description in LIST_OPTIONS:
+    for listed in LIST_OPTIONS:
         plugin.add_option(
-            option,
+            listed.option,
             None,
-            f"{description} (repeat for more); replaces guard.{key} of the YAML file",
+            f"{listed.description} (repeat for more); replaces guard.{listed.key} of the YAML file",
             opt_type="string",
             multi=True,
         )
 
 
-def _add_methods(plugin: Plugin, app: LnoptApp) -> None:
-    def score(request: Request, channel: Any = None, **unknown: Any) -> None:
-        """Score our channels (or one): the score, its confidence and the eight parts, each
-        with its score, confidence, explanation and raw values; and how fresh the graph is."""
+def background_method(app: LnoptApp, handler: Callable[..., Any]) -> Callable[..., None]:
+    """The pyln method for ``handler``: ``request`` and then ``handler``'s own parameters (so
+    pyln binds them and writes the usage); it queues the call for a worker thread, which answers
+    with ``handler``'s result. A parameter ``handler`` does not take is refused by name."""
+    accepted = inspect.signature(handler)
+    names = list(accepted.parameters)
+
+    def method(request: Request, *args: Any, **kwargs: Any) -> None:
+        params = dict(zip(names, args, strict=False)) | kwargs
+        unknown = sorted(params.keys() - set(names))
 
         def work() -> Any:
-            _reject_unknown(unknown, "channel")
-            found = app.optimizer.score(rpc.read_optional_channel(channel))
-            return rpc.score_report_json(found, now_s=time.time())
+            if unknown:
+                raise InvalidRequest(
+                    f"unknown parameter(s) {', '.join(unknown)}; "
+                    f"accepted: {', '.join(names) or 'none'}"
+                )
+            return handler(**params)
 
         app.submit(request, work)
 
-    def recommend(request: Request, channel: Any = None, **unknown: Any) -> None:
+    request = inspect.Parameter("request", inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    extra = inspect.Parameter("unknown", inspect.Parameter.VAR_KEYWORD)
+    method.__signature__ = accepted.replace(  # type: ignore[attr-defined]
+        parameters=[request, *accepted.parameters.values(), extra]
+    )
+    method.__doc__ = handler.__doc__
+    return method
+
+
+def _add_methods(plugin: Plugin, app: LnoptApp) -> None:
+    def score(channel: Any = None) -> Any:
+        """Score our channels (or one): the score, its confidence and the eight parts, each
+        with its score, confidence, explanation and raw values; and how fresh the graph is."""
+        found = app.optimizer.score(rpc.read_optional_channel(channel))
+        return rpc.score_report_json(found, now_s=time.time())
+
+    def recommend(channel: Any = None) -> Any:
         """What lnopt would do with each channel (or one), and why: the decision, its reasons
         and confidence, the proposed policy, the expected impact and the guard's verdict; and
         the proposals queued for lnopt-approve."""
+        found = app.optimizer.recommend(rpc.read_optional_channel(channel))
+        return rpc.recommendations_json(found, app.optimizer.proposals())
 
-        def work() -> Any:
-            _reject_unknown(unknown, "channel")
-            found = app.optimizer.recommend(rpc.read_optional_channel(channel))
-            return rpc.recommendations_json(found, app.optimizer.proposals())
-
-        app.submit(request, work)
-
-    def apply(request: Request, channel: Any = ALL, dryrun: Any = True, **unknown: Any) -> None:
+    def apply(channel: Any = ALL, dryrun: Any = True) -> Any:
         """Apply the recommended fee changes of one channel or all, within the guard's limits.
         A dry run (the default) shows what would change; dryrun=false changes the node."""
+        target, dry = rpc.read_target("channel", channel), rpc.read_bool("dryrun", dryrun)
+        return rpc.batch_json(app.optimizer.apply(target, dryrun=dry))
 
-        def work() -> Any:
-            _reject_unknown(unknown, "channel, dryrun")
-            target = rpc.read_target("channel", channel)
-            result = app.optimizer.apply(target, dryrun=rpc.read_bool("dryrun", dryrun))
-            return rpc.batch_json(result)
-
-        app.submit(request, work)
-
-    def approve(request: Request, proposal: Any, **unknown: Any) -> None:
+    def approve(proposal: Any) -> Any:
         """Apply a proposal queued in advise mode (its id), or all of them (all)."""
+        return rpc.batch_json(app.optimizer.approve(rpc.read_target("proposal", proposal)))
 
-        def work() -> Any:
-            _reject_unknown(unknown, "proposal")
-            target = rpc.read_target("proposal", proposal)
-            return rpc.batch_json(app.optimizer.approve(target))
-
-        app.submit(request, work)
-
-    def reject(request: Request, proposal: Any, **unknown: Any) -> None:
+    def reject(proposal: Any) -> Any:
         """Drop a proposal queued in advise mode (its id)."""
+        proposal_id = rpc.read_int("proposal", proposal, minimum=1)
+        return rpc.proposal_json(app.optimizer.reject(proposal_id))
 
-        def work() -> Any:
-            _reject_unknown(unknown, "proposal")
-            proposal_id = rpc.read_int("proposal", proposal, minimum=1)
-            return rpc.proposal_json(app.optimizer.reject(proposal_id))
-
-        app.submit(request, work)
-
-    def rollback(request: Request, target: Any, dryrun: Any = True, **unknown: Any) -> None:
+    def rollback(target: Any, dryrun: Any = True) -> Any:
         """Restore the fees before a change (its id, e.g. 42), a batch (b7), a channel's latest
         change (its short channel id) or the last batch (last). A dry run (the default) shows
         what would be restored; dryrun=false changes the node."""
+        chosen, dry = rpc.read_target("target", target), rpc.read_bool("dryrun", dryrun)
+        return rpc.batch_json(app.optimizer.rollback(chosen, dryrun=dry))
 
-        def work() -> Any:
-            _reject_unknown(unknown, "target, dryrun")
-            chosen = rpc.read_target("target", target)
-            result = app.optimizer.rollback(chosen, dryrun=rpc.read_bool("dryrun", dryrun))
-            return rpc.batch_json(result)
-
-        app.submit(request, work)
-
-    def history(
-        request: Request, channel: Any = None, since: Any = None, limit: Any = 100, **unknown: Any
-    ) -> None:
+    def history(channel: Any = None, since: Any = None, limit: Any = 100) -> Any:
         """Decisions and fee changes, newest first, of one channel or all, since a unix time."""
+        found = app.optimizer.history(
+            rpc.read_optional_channel(channel),
+            since_s=rpc.read_time("since", since),
+            limit=rpc.read_int("limit", limit, minimum=1),
+        )
+        return rpc.history_json(found)
 
-        def work() -> Any:
-            _reject_unknown(unknown, "channel, since, limit")
-            found = app.optimizer.history(
-                rpc.read_optional_channel(channel),
-                since_s=rpc.read_time("since", since),
-                limit=rpc.read_int("limit", limit, minimum=1),
-            )
-            return rpc.history_json(found)
-
-        app.submit(request, work)
-
-    def status(request: Request, **unknown: Any) -> None:
+    def status() -> Any:
         """Mode, schedule, last and next run, counts, store, graph freshness, guard limits."""
+        return rpc.status_json(app.optimizer.status(), now_s=time.time())
 
-        def work() -> Any:
-            _reject_unknown(unknown, "none")
-            return rpc.status_json(app.optimizer.status(), now_s=time.time())
-
-        app.submit(request, work)
-
-    def report(request: Request, days: Any = 7, **unknown: Any) -> None:
+    def report(days: Any = 7) -> Any:
         """The shadow report over the last days: what lnopt would have changed and why, the
         activity it saw, and fee income before and after the changes it made."""
+        return rpc.report_json(app.optimizer.report(rpc.read_int("days", days, minimum=1)))
 
-        def work() -> Any:
-            _reject_unknown(unknown, "days")
-            found = app.optimizer.report(rpc.read_int("days", days, minimum=1))
-            return rpc.report_json(found)
-
-        app.submit(request, work)
-
-    for name, method in (
+    for name, handler in (
         ("lnopt-score", score),
         ("lnopt-recommend", recommend),
         ("lnopt-apply", apply),
@@ -437,7 +430,8 @@ def _add_methods(plugin: Plugin, app: LnoptApp) -> None:
         ("lnopt-status", status),
         ("lnopt-report", report),
     ):
-        plugin.add_method(name, method, background=True, description=method.__doc__)
+        method = background_method(app, handler)
+        plugin.add_method(name, method, background=True, description=handler.__doc__)
 
 
 def main() -> None:

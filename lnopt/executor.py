@@ -74,10 +74,11 @@ class _Plan:
 
 
 def same_fees(a: ChannelPolicy, b: ChannelPolicy) -> bool:
+    """Whether two policies charge the same fees (the only fields the executor changes)."""
     return a.base_fee_msat == b.base_fee_msat and a.fee_ppm == b.fee_ppm
 
 
-def describe(policy: ChannelPolicy) -> str:
+def _describe(policy: ChannelPolicy) -> str:
     return f"base_fee_msat={policy.base_fee_msat} fee_ppm={policy.fee_ppm}"
 
 
@@ -166,7 +167,7 @@ class Executor:
                     continue
                 reason = INTERRUPTED
                 if not same_fees(actual, entry.old_policy):
-                    reason = f"node had neither policy ({describe(actual)})"
+                    reason = f"node had neither policy ({_describe(actual)})"
                 outcome = self._undo(entry, reason, actual=actual)
                 self._log(entry, outcome.status, outcome.error, action="recover")
                 target = undone if outcome.status is JournalStatus.FAILED else unresolved
@@ -203,7 +204,7 @@ class Executor:
         if plan.refusal is not None:
             return plan.refusal, None
         if new.base_fee_msat < 0 or new.fee_ppm < 0:
-            return f"negative fee refused ({describe(new)})", None
+            return f"negative fee refused ({_describe(new)})", None
         if same_fees(plan.old_policy, new):
             return "no change: the new fees equal the old ones", None
         try:
@@ -212,8 +213,8 @@ class Executor:
             return f"cannot read the channel's policy: {exc}", None
         if not same_fees(current, plan.old_policy):
             return (
-                f"stale plan: the node has {describe(current)}, the change was planned "
-                f"from {describe(plan.old_policy)}",
+                f"stale plan: the node has {_describe(current)}, the change was planned "
+                f"from {_describe(plan.old_policy)}",
                 None,
             )
         return None, current
@@ -264,8 +265,8 @@ class Executor:
         if not same_fees(actual, entry.new_policy):
             return self._undo(
                 applied,
-                f"verification failed: the node reports {describe(actual)}, "
-                f"expected {describe(entry.new_policy)}",
+                f"verification failed: the node reports {_describe(actual)}, "
+                f"expected {_describe(entry.new_policy)}",
                 actual=actual,
             )
         self._finish(entry.change_id, entry.rollback_of)
@@ -296,7 +297,7 @@ class Executor:
         else:
             if same_fees(reported, entry.old_policy):
                 return self._mark_failed(entry, f"{reason}; old policy restored")
-            problem = f"the node reports {describe(reported)} after the restore"
+            problem = f"the node reports {_describe(reported)} after the restore"
         error = f"{reason}; restoring the old policy failed ({problem}); left open for recover()"
         self._store.journal_mark(
             entry.change_id, entry.status, updated_s=self._clock(), error=error

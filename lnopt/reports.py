@@ -1,9 +1,11 @@
-"""The shadow-mode report: what lnopt decided and would have changed, what it saw, and what
-the changes it did make earned.
+"""What the Optimizer answers: the value types of its results, and the read-only views it
+builds from the store (history, counts, the shadow-mode report).
 
-Fee income before and after a change compares equal windows: the longest of the store's
-windows (30, 7 or 1 days) that has fully passed since the change, once ending at the change
-and once starting at it. A change younger than a day has no comparison yet.
+The shadow-mode report says what lnopt decided and would have changed, the activity it saw,
+and what the changes it did make earned. Fee income before and after a change compares equal
+windows: the longest of the store's windows (30, 7 or 1 days) that has fully passed since the
+change, once ending at the change and once starting at it. A change younger than a day has no
+comparison yet.
 """
 
 from __future__ import annotations
@@ -11,11 +13,86 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
-from lnopt.model import WindowActivity
-from lnopt.store import DAY_S, WINDOW_DAYS, DecisionRecord, JournalEntry, JournalStatus, Store
+from lnopt.config import GuardLimits
+from lnopt.graph import GraphMetrics, NetworkGraph
+from lnopt.model import ChannelScore, Decision, GuardedChange, Mode, WindowActivity
+from lnopt.store import (
+    DAY_S,
+    WINDOW_DAYS,
+    DecisionRecord,
+    JournalEntry,
+    JournalStatus,
+    RunRecord,
+    Store,
+)
 
 DECISIONS_READ = 20_000  # newest decisions a report reads; enough for weeks of hourly runs
+
+
+@dataclass(frozen=True)
+class GraphFreshness:
+    """How old the network graph and its topology metrics are, and how they were computed."""
+
+    fingerprint: str | None
+    nodes: int
+    channels: int
+    read_at_s: float | None
+    metrics_computed_at_s: float | None
+    metrics_compute_s: float | None
+    betweenness_samples: int | None
+
+    @classmethod
+    def of(
+        cls, graph: NetworkGraph | None, read_at_s: float | None, metrics: GraphMetrics | None
+    ) -> GraphFreshness:
+        return cls(
+            fingerprint=graph.fingerprint if graph is not None else None,
+            nodes=graph.node_count if graph is not None else 0,
+            channels=graph.channel_count if graph is not None else 0,
+            read_at_s=read_at_s,
+            metrics_computed_at_s=metrics.computed_at_s if metrics is not None else None,
+            metrics_compute_s=metrics.compute_s if metrics is not None else None,
+            betweenness_samples=metrics.betweenness_samples if metrics is not None else None,
+        )
+
+
+@dataclass(frozen=True)
+class ScoreReport:
+    taken_at_s: int
+    scores: tuple[ChannelScore, ...]
+    graph: GraphFreshness
+
+
+@dataclass(frozen=True)
+class Recommendation:
+    """A channel's decision, the score it rests on, and the guard's verdict on any fee change."""
+
+    decision: Decision
+    score: ChannelScore
+    guarded: GuardedChange | None  # None: the decision changes no fee
+
+
+@dataclass(frozen=True)
+class History:
+    """Decisions and fee changes, each newest first."""
+
+    decisions: tuple[DecisionRecord, ...]
+    changes: tuple[JournalEntry, ...]
+
+
+@dataclass(frozen=True)
+class Status:
+    mode: Mode
+    interval_s: int
+    last_run: RunRecord | None
+    next_run_s: float | None
+    counts: Mapping[str, int]
+    store_path: Path
+    store_size_bytes: int
+    graph: GraphFreshness
+    guard: GuardLimits
 
 
 @dataclass(frozen=True)
@@ -42,6 +119,28 @@ class ShadowReport:
     activity_window_days: int
     activity: Mapping[str, WindowActivity]
     changes: tuple[IncomeComparison, ...]
+
+
+def read_history(
+    store: Store, short_channel_id: str | None, *, since_s: float | None, limit: int
+) -> History:
+    decisions = store.decisions(short_channel_id=short_channel_id, since_s=since_s, limit=limit)
+    changes = store.journal(short_channel_id=short_channel_id, since_s=since_s, limit=limit)
+    return History(tuple(decisions), tuple(changes))
+
+
+def status_counts(store: Store) -> dict[str, int]:
+    """Forwards by final status, and the decisions, changes, rollbacks, runs and queue held."""
+    forwards = store.forward_counts()
+    stored = store.counts()
+    return {
+        "forwards": forwards["total"],
+        "settled": forwards["settled"],
+        "failed": forwards["failed"],
+        "local_failed": forwards["local_failed"],
+        **{key: stored[key] for key in ("decisions", "changes", "rollbacks", "runs")},
+        "proposals_queued": stored["proposals_queued"],
+    }
 
 
 def build_report(store: Store, *, days: int, now_s: float) -> ShadowReport:

@@ -16,8 +16,15 @@ from typing import Any
 from lnopt.errors import InvalidRequest
 from lnopt.executor import BatchResult, ChangeOutcome
 from lnopt.model import ChannelPolicy, ChannelScore, ConfidenceLevel, ExpectedImpact
-from lnopt.reports import IncomeComparison, ShadowReport
-from lnopt.service import GraphFreshness, History, Recommendation, ScoreReport, Status
+from lnopt.reports import (
+    GraphFreshness,
+    History,
+    IncomeComparison,
+    Recommendation,
+    ScoreReport,
+    ShadowReport,
+    Status,
+)
 from lnopt.store import DecisionRecord, JournalEntry, Proposal, RunRecord
 
 JsonObject = dict[str, Any]

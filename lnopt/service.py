@@ -21,15 +21,14 @@ import logging
 import re
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 from lnopt.backends.base import Backend
-from lnopt.config import Config, GuardLimits
+from lnopt.config import Config
 from lnopt.decisions import decide
 from lnopt.errors import InvalidRequest, LnoptError
-from lnopt.executor import BatchResult, ChangeOutcome, Executor, RecoveryResult
+from lnopt.executor import BatchResult, ChangeOutcome, Executor, RecoveryResult, same_fees
 from lnopt.graph import GraphMetrics, NetworkGraph
 from lnopt.guard import review
 from lnopt.model import (
@@ -42,17 +41,34 @@ from lnopt.model import (
     ProposedChange,
     parse_short_channel_id,
 )
-from lnopt.reports import ShadowReport, build_report
-from lnopt.scoring import score_channels
-from lnopt.store import (
-    DecisionRecord,
-    JournalEntry,
-    JournalStatus,
-    Proposal,
-    ProposalStatus,
-    RunRecord,
-    Store,
+from lnopt.reports import (
+    GraphFreshness,
+    History,
+    Recommendation,
+    ScoreReport,
+    ShadowReport,
+    Status,
+    build_report,
+    read_history,
+    status_counts,
 )
+from lnopt.scoring import score_channels
+from lnopt.store import JournalEntry, JournalStatus, Proposal, ProposalStatus, RunRecord, Store
+
+__all__ = [
+    "ALL",
+    "LAST",
+    "GraphFreshness",
+    "History",
+    "Optimizer",
+    "Recommendation",
+    "Scheduler",
+    "ScoreReport",
+    "ShadowReport",
+    "Status",
+    "parse_mode",
+    "require_short_channel_id",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -84,56 +100,6 @@ def require_short_channel_id(text: str, *, what: str = "channel") -> str:
     except ValueError as exc:
         raise InvalidRequest(f"{what}: {exc}") from None
     return text
-
-
-@dataclass(frozen=True)
-class GraphFreshness:
-    """How old the network graph and its topology metrics are, and how they were computed."""
-
-    fingerprint: str | None
-    nodes: int
-    channels: int
-    read_at_s: float | None
-    metrics_computed_at_s: float | None
-    metrics_compute_s: float | None
-    betweenness_samples: int | None
-
-
-@dataclass(frozen=True)
-class ScoreReport:
-    taken_at_s: int
-    scores: tuple[ChannelScore, ...]
-    graph: GraphFreshness
-
-
-@dataclass(frozen=True)
-class Recommendation:
-    """A channel's decision, the score it rests on, and the guard's verdict on any fee change."""
-
-    decision: Decision
-    score: ChannelScore
-    guarded: GuardedChange | None  # None: the decision changes no fee
-
-
-@dataclass(frozen=True)
-class History:
-    """Decisions and fee changes, each newest first."""
-
-    decisions: tuple[DecisionRecord, ...]
-    changes: tuple[JournalEntry, ...]
-
-
-@dataclass(frozen=True)
-class Status:
-    mode: Mode
-    interval_s: int
-    last_run: RunRecord | None
-    next_run_s: float | None
-    counts: Mapping[str, int]
-    store_path: Path
-    store_size_bytes: int
-    graph: GraphFreshness
-    guard: GuardLimits
 
 
 @dataclass(frozen=True)
@@ -259,6 +225,7 @@ class Optimizer:
             started_s = self._clock()
             run_id = self._store.start_run(mode=mode, started_s=started_s)
             decisions = proposals = changes = 0
+            error: str | None = None
             try:
                 plan = self._plan(None)
                 decisions = len(plan.decisions)
@@ -272,25 +239,19 @@ class Optimizer:
                     queued = self._store.queue_proposals(applicable, created_s=started_s)
                     proposals = len(queued)
                 elif mode is Mode.AUTO and applicable:
-                    result = self._executor.apply(applicable, dryrun=False)
-                    changes = sum(1 for o in result.outcomes if o.status is JournalStatus.DONE)
+                    changes = len(self._executor.apply(applicable, dryrun=False).done)
             except Exception as exc:
+                error = str(exc) or type(exc).__name__
+                raise
+            finally:
                 self._store.finish_run(
                     run_id,
                     finished_s=self._clock(),
                     decisions=decisions,
                     proposals=proposals,
                     changes=changes,
-                    error=str(exc) or type(exc).__name__,
+                    error=error,
                 )
-                raise
-            self._store.finish_run(
-                run_id,
-                finished_s=self._clock(),
-                decisions=decisions,
-                proposals=proposals,
-                changes=changes,
-            )
             last = self._store.last_run()
             assert last is not None  # noqa: S101 - the run was just recorded
             return last
@@ -315,7 +276,7 @@ class Optimizer:
             stale: list[ChangeOutcome] = []
             for proposal in chosen:
                 policy = current.get(proposal.short_channel_id)
-                if policy is None or not _same_fees(policy, proposal.old_policy):
+                if policy is None or not same_fees(policy, proposal.old_policy):
                     self._store.set_proposal_status(
                         proposal.proposal_id, ProposalStatus.EXPIRED, updated_s=now
                     )
@@ -387,40 +348,22 @@ class Optimizer:
         since_s: float | None = None,
         limit: int = 100,
     ) -> History:
+        """Decisions and fee changes, newest first, of one channel or all."""
         if short_channel_id is not None:
             require_short_channel_id(short_channel_id)
         if since_s is not None and since_s < 0:
             raise InvalidRequest(f"since: {since_s} is negative; give a unix time in seconds")
         if limit < 1:
             raise InvalidRequest(f"limit: {limit} is not allowed; give a whole number >= 1")
-        decisions = self._store.decisions(
-            short_channel_id=short_channel_id, since_s=since_s, limit=limit
-        )
-        changes = self._store.journal(
-            short_channel_id=short_channel_id, since_s=since_s, limit=limit
-        )
-        return History(tuple(decisions), tuple(changes))
+        return read_history(self._store, short_channel_id, since_s=since_s, limit=limit)
 
     def status(self) -> Status:
-        forwards = self._store.forward_counts()
-        stored = self._store.counts()
-        counts = {
-            "forwards": forwards["total"],
-            "settled": forwards["settled"],
-            "failed": forwards["failed"],
-            "local_failed": forwards["local_failed"],
-            "decisions": stored["decisions"],
-            "changes": stored["changes"],
-            "rollbacks": stored["rollbacks"],
-            "runs": stored["runs"],
-            "proposals_queued": stored["proposals_queued"],
-        }
         return Status(
             mode=self._mode,
             interval_s=self._interval_s,
             last_run=self._store.last_run(),
             next_run_s=self.next_run_s(),
-            counts=counts,
+            counts=status_counts(self._store),
             store_path=self._store.path,
             store_size_bytes=self._store.size_bytes(),
             graph=self.graph_freshness(),
@@ -434,16 +377,7 @@ class Optimizer:
         return build_report(self._store, days=days, now_s=self._clock())
 
     def graph_freshness(self) -> GraphFreshness:
-        graph, metrics = self._graph, self._metrics
-        return GraphFreshness(
-            fingerprint=graph.fingerprint if graph is not None else None,
-            nodes=graph.node_count if graph is not None else 0,
-            channels=graph.channel_count if graph is not None else 0,
-            read_at_s=self._graph_read_s,
-            metrics_computed_at_s=metrics.computed_at_s if metrics is not None else None,
-            metrics_compute_s=metrics.compute_s if metrics is not None else None,
-            betweenness_samples=metrics.betweenness_samples if metrics is not None else None,
-        )
+        return GraphFreshness.of(self._graph, self._graph_read_s, self._metrics)
 
     # --- internals -------------------------------------------------------------------------
 
@@ -545,10 +479,6 @@ def _parse_proposal_id(text: str) -> int:
             f"cannot read proposal id {text!r}: give a whole number (e.g. 3) or 'all'"
         )
     return int(text)
-
-
-def _same_fees(a: ChannelPolicy, b: ChannelPolicy) -> bool:
-    return a.base_fee_msat == b.base_fee_msat and a.fee_ppm == b.fee_ppm
 
 
 def _change_from(proposal: Proposal, current: ChannelPolicy) -> ProposedChange:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import random
 import shutil
 import signal
 import subprocess
@@ -21,7 +22,8 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -124,6 +126,40 @@ def forward_event(
 def encode(message: Mapping[str, Any]) -> bytes:
     """One message as lightningd frames it: compact JSON and a blank line."""
     return json.dumps(message).encode() + b"\n\n"
+
+
+FINAL_WEIGHTS = {"settled": 0.7, "failed": 0.2, "local_failed": 0.1}
+
+
+def forward_flood(
+    channels: Sequence[str], forwards: int, *, seed: int = 5
+) -> tuple[list[bytes], Counter[str], list[bytes]]:
+    """Encoded ``forward_event`` notifications for ``forwards`` forwards between ``channels``
+    (each offered, and later, in a shuffled group of 100, final), how many ended with each
+    final status, and a replay of every hundredth final event."""
+    rng = random.Random(seed)
+    now = time.time()
+    messages: list[bytes] = []
+    finals: Counter[str] = Counter()
+    replay: list[bytes] = []
+    statuses, weights = zip(*FINAL_WEIGHTS.items(), strict=True)
+    for start in range(0, forwards, 100):
+        group = []
+        for htlc in range(start, min(start + 100, forwards)):
+            a, b = rng.sample(list(channels), 2)
+            fields = {"in_channel": a, "out_channel": b, "received_time": now - rng.uniform(0, 8e4)}
+            status = rng.choices(statuses, weights)[0]
+            finals[status] += 1
+            messages.append(_notification(forward_event(htlc, "offered", **fields)))
+            group.append(_notification(forward_event(htlc, status, **fields)))
+        rng.shuffle(group)
+        messages += group
+        replay += group[:1]
+    return messages, finals, replay
+
+
+def _notification(event: Mapping[str, Any]) -> bytes:
+    return encode({"jsonrpc": "2.0", "method": "forward_event", "params": {"forward_event": event}})
 
 
 class PluginProcess:

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
 from lnopt.errors import BackendRefused, BackendUnavailable
@@ -511,7 +511,7 @@ def fees(p: ChannelPolicy) -> tuple[int, int]:
     return (p.base_fee_msat, p.fee_ppm)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(st.lists(st.tuples(operation, st.lists(fault, max_size=2)), min_size=1, max_size=10))
 def test_every_channel_has_the_policy_the_journal_says_whatever_fails(
     steps: list[tuple[tuple[Any, ...], list[tuple[Any, ...]]]],
@@ -530,6 +530,7 @@ def test_every_channel_has_the_policy_the_journal_says_whatever_fails(
             try:
                 run(executor, store, node, scids, op)
             except Crash:
+                event("crashed mid-change")
                 store.close()
                 store = Store(path)
                 executor = Executor(node, store, clock=Clock())
@@ -537,6 +538,8 @@ def test_every_channel_has_the_policy_the_journal_says_whatever_fails(
             # while entries are open: the journal's policy, or an open entry's new one
             closed = in_force_per_journal(store, initial)
             open_new = {e.short_channel_id: e.new_policy for e in store.open_journal_entries()}
+            if open_new:
+                event("entries left open")
             for scid in scids:
                 allowed = {fees(closed[scid])} | (
                     {fees(open_new[scid])} if scid in open_new else set()
@@ -545,6 +548,8 @@ def test_every_channel_has_the_policy_the_journal_says_whatever_fails(
             # once recovered, the journal says exactly which policy every channel has
             executor.recover()
             assert store.open_journal_entries() == []
+            for status in {e.status for e in store.journal()}:
+                event(f"journal has {status.value}")
             closed = in_force_per_journal(store, initial)
             for scid in scids:
                 assert fees(node.true_policy(scid)) == fees(closed[scid])

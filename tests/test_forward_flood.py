@@ -3,10 +3,8 @@ counted twice, and the plugin's methods keep answering while it lasts."""
 
 from __future__ import annotations
 
-import random
 import threading
 import time
-from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,8 +13,7 @@ import pytest
 from tests.plugin_harness import (
     RPC_FILE,
     PluginProcess,
-    encode,
-    forward_event,
+    forward_flood,
     short_lightning_dir,
     wait_for,
 )
@@ -25,41 +22,12 @@ from tests.standin_node import StandinNode, build_node
 FORWARDS = 50_000  # an offered and a final event each: 100,000 notifications
 CHUNK = 1_000  # notifications written at a time, so that method calls interleave
 STALL_S = 5.0  # an answer slower than this means the dispatch loop stalled
-FINAL_WEIGHTS = {"settled": 0.7, "failed": 0.2, "local_failed": 0.1}
 
 
 @pytest.fixture
 def ldir() -> Iterator[Path]:
     with short_lightning_dir() as path:
         yield path
-
-
-def flood(channels: list[str], seed: int = 5) -> tuple[list[bytes], Counter[str], list[bytes]]:
-    """The notifications (each forward offered, later final), the final statuses, and a replay
-    of every hundredth final event."""
-    rng = random.Random(seed)
-    now = time.time()
-    messages: list[bytes] = []
-    finals: Counter[str] = Counter()
-    replay: list[bytes] = []
-    statuses, weights = zip(*FINAL_WEIGHTS.items(), strict=True)
-    for start in range(0, FORWARDS, 100):
-        group = []
-        for htlc in range(start, start + 100):
-            a, b = rng.sample(channels, 2)
-            fields = dict(in_channel=a, out_channel=b, received_time=now - rng.uniform(0, 86_400))
-            status = rng.choices(statuses, weights)[0]
-            finals[status] += 1
-            messages.append(_notification(forward_event(htlc, "offered", **fields)))
-            group.append(_notification(forward_event(htlc, status, **fields)))
-        rng.shuffle(group)
-        messages += group
-        replay += group[:1]
-    return messages, finals, replay
-
-
-def _notification(event: dict[str, object]) -> bytes:
-    return encode({"jsonrpc": "2.0", "method": "forward_event", "params": {"forward_event": event}})
 
 
 def test_a_flood_of_forward_events_is_counted_exactly_while_methods_answer(ldir: Path) -> None:
@@ -69,7 +37,7 @@ def test_a_flood_of_forward_events_is_counted_exactly_while_methods_answer(ldir:
     try:
         assert plugin.handshake({"lnopt-interval": 0}) is None
         channels = [c.short_channel_id or "" for c in node.state.channels]
-        messages, finals, replay = flood(channels)
+        messages, finals, replay = forward_flood(channels, FORWARDS)
         assert len(messages) == 2 * FORWARDS
 
         # When they are written as fast as the pipe takes them, while lnopt-status is called
@@ -105,7 +73,7 @@ def test_a_flood_of_forward_events_is_counted_exactly_while_methods_answer(ldir:
 
     # Then every forward is counted once, by its final status
     assert counts["forwards"] == FORWARDS
-    assert {k: counts[k] for k in FINAL_WEIGHTS} == dict(finals)
+    assert {k: counts[k] for k in ("settled", "failed", "local_failed")} == dict(finals)
     assert replayed == counts
     # And the plugin answered throughout (a generous bound: this catches a stall, no more)
     assert len(latencies) >= 2

@@ -4,14 +4,18 @@ against a stand-in node serving the JSON-RPC socket."""
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import pytest
+from pyln.client.plugin import Request
 
 from lnopt.config import HEURISTIC_NAMES, default_config
+from lnopt.errors import BackendUnavailable
+from lnopt_plugin import UNEXPECTED_ERROR_CODE, answer
 from tests.plugin_harness import (
     RPC_FILE,
     PluginErrorReply,
@@ -603,3 +607,55 @@ def test_shutdown_notification_ends_the_process_cleanly(node: StandinNode, ldir:
 
     assert process.wait(10) == 0
     process.close()
+
+
+# --- the glue, in process ----------------------------------------------------------------------
+
+
+class _Sink:
+    """What a pyln Request writes its answer through."""
+
+    def __init__(self) -> None:
+        self.written: list[dict[str, Any]] = []
+
+    def _write_locked(self, message: dict[str, Any]) -> None:
+        self.written.append(message)
+
+
+def _fails(error: Exception) -> Callable[[], Any]:
+    def work() -> Any:
+        raise error
+
+    return work
+
+
+def test_an_unexpected_error_is_answered_in_one_line_and_its_traceback_logged(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    sink = _Sink()
+    request = Request(sink, "cln:lnopt-score#9", "lnopt-score", {})  # type: ignore[arg-type]
+
+    with caplog.at_level(logging.INFO, logger="lnopt.plugin"):
+        answer(request, _fails(ZeroDivisionError("division by zero")))
+
+    (reply,) = sink.written
+    assert reply["id"] == "cln:lnopt-score#9"
+    assert reply["error"]["code"] == UNEXPECTED_ERROR_CODE
+    assert reply["error"]["message"] == (
+        "lnopt-score failed unexpectedly (ZeroDivisionError: division by zero); "
+        "the node's log has the details"
+    )
+    assert "Traceback" not in json.dumps(reply)
+    (record,) = [r for r in caplog.records if "rpc_failed" in r.getMessage()]
+    assert record.exc_info is not None and record.exc_info[0] is ZeroDivisionError
+
+
+def test_an_lnopt_error_keeps_its_message_and_code() -> None:
+    sink = _Sink()
+    request = Request(sink, "cln:lnopt-apply#3", "lnopt-apply", {})  # type: ignore[arg-type]
+
+    answer(request, _fails(BackendUnavailable("Core Lightning cannot be reached (getinfo)")))
+
+    (reply,) = sink.written
+    assert reply["error"]["code"] == BackendUnavailable.rpc_code
+    assert reply["error"]["message"] == "Core Lightning cannot be reached (getinfo)"

@@ -68,8 +68,17 @@ def generate_payments(
     count: int,
     days: float,
     params: DemandParams | None = None,
+    largest_channel_msat: Sequence[int] | None = None,
+    can_pay: Sequence[bool] | None = None,
+    can_be_paid: Sequence[bool] | None = None,
 ) -> PaymentStream:
-    """``count`` payments over ``days`` days among ``nodes`` (with their channel counts)."""
+    """``count`` payments over ``days`` days among ``nodes`` (with their channel counts).
+
+    With ``largest_channel_msat`` (per node) no payment exceeds half the largest channel of
+    its sender or of its receiver: people pay within their means and are paid within their
+    inbound liquidity. Nodes with ``can_pay`` (``can_be_paid``) false never pay (are never
+    paid): nodes whose channels are all disabled in that direction.
+    """
     if count < 0 or days <= 0:
         raise InvalidRequest(f"need count >= 0 and days > 0, got {count} payments, {days} days")
     if len(nodes) != len(degrees) or len(nodes) < 3:
@@ -77,6 +86,10 @@ def generate_payments(
     params = params or DemandParams()
     rng = np.random.default_rng(seed)
     pay_weight, receive_weight = _role_weights(np.asarray(degrees), rng, params)
+    if can_pay is not None:
+        pay_weight = np.where(np.asarray(can_pay, dtype=bool), pay_weight, 0.0)
+    if can_be_paid is not None:
+        receive_weight = np.where(np.asarray(can_be_paid, dtype=bool), receive_weight, 0.0)
     senders = rng.choice(len(nodes), size=count, p=pay_weight / pay_weight.sum())
     receivers = rng.choice(len(nodes), size=count, p=receive_weight / receive_weight.sum())
     clash = senders == receivers
@@ -89,6 +102,10 @@ def generate_payments(
         rng.normal(np.log(params.median_amount_sat), params.amount_sigma, size=count)
     )
     amounts_sat = np.clip(amounts_sat, params.min_amount_sat, params.max_amount_sat)
+    if largest_channel_msat is not None:
+        largest_sat = np.asarray(largest_channel_msat, dtype=float) / 1000
+        affordable = np.minimum(largest_sat[senders], largest_sat[receivers]) / 2
+        amounts_sat = np.maximum(params.min_amount_sat, np.minimum(amounts_sat, affordable))
     times = np.sort(rng.uniform(0.0, days * DAY_S, size=count))
     return PaymentStream(
         nodes=tuple(nodes),
@@ -97,6 +114,19 @@ def generate_payments(
         receivers=receivers.astype(np.int32),
         amounts_msat=(np.rint(amounts_sat).astype(np.int64) * 1000),
     )
+
+
+def receive_weights(
+    degrees: Sequence[int], *, seed: int, params: DemandParams | None = None
+) -> np.ndarray:
+    """How much each node receives in the stream :func:`generate_payments` draws from ``seed``.
+
+    Public knowledge in reality (merchant and exchange rankings); an operator uses it to pick
+    peers that payments flow to.
+    """
+    rng = np.random.default_rng(seed)
+    _, receive = _role_weights(np.asarray(degrees), rng, params or DemandParams())
+    return receive
 
 
 def _role_weights(

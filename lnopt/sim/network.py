@@ -13,7 +13,7 @@ hubs and more smaller, well-connected nodes, at the network's median fee and a c
 from __future__ import annotations
 
 import statistics
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -84,12 +84,15 @@ def join_network(
     local_ratio: float = 0.5,
     policy: ChannelPolicy | None = None,
     node_id: str = OUR_NODE_ID,
+    prefer: Mapping[str, float] | None = None,
 ) -> OurNode:
     """Our node with ``peers`` channels: ``hubs`` of the largest nodes and well-connected others.
 
     Channels to hubs have ``hub_capacity_sat``, the others ``capacity_sat``; ``local_ratio`` of
     each is on our side, and our policy is ``policy`` (by default the network's median). The
     peer's policy toward us is the median of the policies it announces on its other channels.
+    ``prefer`` weighs the choice of the non-hub peers (e.g. how much each node is paid), as an
+    operator who looks for where payments go; without it they are weighed by capacity.
     """
     if not 0 < peers <= network.node_count // 2:
         raise InvalidRequest(f"peers must be between 1 and {network.node_count // 2}, got {peers}")
@@ -97,7 +100,7 @@ def join_network(
         raise InvalidRequest(f"local_ratio must lie in [0, 1], got {local_ratio}")
     rng = np.random.default_rng(seed)
     hubs = min(hubs, peers)
-    chosen = choose_peers(network, rng, peers=peers, hubs=hubs)
+    chosen = choose_peers(network, rng, peers=peers, hubs=hubs, prefer=prefer)
     our_policy = policy if policy is not None else median_policy(network)
     taken = {edge.short_channel_id for edge in network.edges}
     scids = [scid for scid in _our_scids(rng, len(chosen) + len(taken)) if scid not in taken]
@@ -122,18 +125,23 @@ def join_network(
 
 
 def choose_peers(
-    network: NetworkGraph, rng: np.random.Generator, *, peers: int, hubs: int
+    network: NetworkGraph,
+    rng: np.random.Generator,
+    *,
+    peers: int,
+    hubs: int,
+    prefer: Mapping[str, float] | None = None,
 ) -> list[str]:
     """``hubs`` nodes among the 1% with most channels, the rest among well-connected others.
 
-    The others are drawn from nodes with at least 5 channels below the hub tier, with
-    probability proportional to their capacity, as an operator looks for peers with
-    liquidity and reach but avoids crowding onto hubs only.
+    The others are drawn from nodes with at least 3 channels below the hub tier, with
+    probability proportional to ``prefer`` (where given and positive) or else to their
+    capacity, as an operator looks for peers with liquidity, reach and demand.
     """
     ranked = sorted(network.nodes, key=lambda n: (-network.degree(n), n))
     tier = max(hubs, len(ranked) // 100)
     hub_pool = ranked[:tier]
-    others = [n for n in ranked[tier:] if network.degree(n) >= 5]
+    others = [n for n in ranked[tier:] if network.degree(n) >= 3]
     picked = list(rng.choice(hub_pool, size=hubs, replace=False)) if hubs else []
     wanted = peers - hubs
     if len(others) < wanted:
@@ -142,6 +150,10 @@ def choose_peers(
         raise InvalidRequest(f"the network has too few well-connected nodes for {peers} peers")
     if wanted:
         weights = np.array([network.node_capacity_msat(n) for n in others], dtype=float)
+        if prefer is not None:
+            preferred = np.array([prefer.get(n, 0.0) for n in others], dtype=float)
+            if np.count_nonzero(preferred) >= wanted:
+                weights = preferred
         picked += list(rng.choice(others, size=wanted, replace=False, p=weights / weights.sum()))
     return [str(node) for node in picked]
 

@@ -17,7 +17,7 @@ import numpy as np
 
 from lnopt.graph import NetworkGraph
 from lnopt.model import ChannelPolicy
-from lnopt.sim.demand import DemandParams, PaymentStream, generate_payments
+from lnopt.sim.demand import DemandParams, PaymentStream, generate_payments, receive_weights
 from lnopt.sim.network import OurNode, join_network, median_policy
 from lnopt.sim.routing import Router
 from lnopt.sim.topology import Topology, build_topology
@@ -55,6 +55,8 @@ class World:
 
 def build_world(network: NetworkGraph, params: WorldParams) -> World:
     """Join our node to ``network`` and draw balances and payments from ``params.seed``."""
+    nodes = sorted(network.nodes)
+    demand = receive_weights([network.degree(n) for n in nodes], seed=params.seed, params=params.demand)
     our = join_network(
         network,
         seed=params.seed,
@@ -63,20 +65,23 @@ def build_world(network: NetworkGraph, params: WorldParams) -> World:
         capacity_sat=params.capacity_sat,
         hub_capacity_sat=params.hub_capacity_sat,
         local_ratio=params.local_ratio,
+        prefer=dict(zip(nodes, demand.tolist(), strict=True)),
     )
     topo = build_topology(our)
     rng = np.random.default_rng(params.seed + 1_000_003)
-    others = list(topo.node_ids[: topo.us])
     degrees = np.bincount(
         np.concatenate([topo.chan_first, topo.chan_second]), minlength=topo.node_count
     )
     stream = generate_payments(
-        others,
-        [int(d) for d in degrees[: topo.us]],
+        list(topo.node_ids[: topo.us]),
+        [network.degree(n) for n in topo.node_ids[: topo.us]],
         seed=params.seed,
         count=params.payments,
         days=params.days,
         params=params.demand,
+        largest_channel_msat=_largest_channel(topo)[: topo.us].tolist(),
+        can_pay=(np.bincount(topo.e_src, minlength=topo.node_count) > 0)[: topo.us].tolist(),
+        can_be_paid=(np.bincount(topo.e_dst, minlength=topo.node_count) > 0)[: topo.us].tolist(),
     )
     return World(
         params=params,
@@ -87,6 +92,13 @@ def build_world(network: NetworkGraph, params: WorldParams) -> World:
         start_side0_msat=_start_balances(topo, our, degrees, rng),
         median=median_policy(network),
     )
+
+
+def _largest_channel(topo: Topology) -> np.ndarray:
+    largest = np.zeros(topo.node_count, dtype=np.int64)
+    np.maximum.at(largest, topo.chan_first, topo.chan_cap)
+    np.maximum.at(largest, topo.chan_second, topo.chan_cap)
+    return largest
 
 
 def _start_balances(
