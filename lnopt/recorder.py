@@ -15,11 +15,12 @@ import math
 import queue
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
-from lnopt.errors import StoreError
-from lnopt.model import Forward, ForwardStatus, parse_short_channel_id
+from lnopt.backends.cln_shapes import forward_from_listforwards
+from lnopt.errors import BackendError, StoreError
+from lnopt.model import Forward, parse_short_channel_id
 from lnopt.store import Store
 
 logger = logging.getLogger(__name__)
@@ -29,96 +30,59 @@ STORE_RETRY_DELAY_S = 0.2
 MAX_INTEGER = 2**63 - 1  # the largest integer SQLite stores
 
 _STOP = object()
-
-
-def _msat(value: Any) -> int | None:
-    """An amount in msat from an integer, a legacy ``"1234msat"`` string or a pyln
-    ``Millisatoshi``; None when it is none of these or negative."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        amount = value
-    elif isinstance(value, str) and value.removesuffix("msat").isdigit():
-        amount = int(value.removesuffix("msat"))
-    elif isinstance(getattr(value, "millisatoshis", None), int):
-        amount = value.millisatoshis
-    else:
-        return None
-    return _count(amount)
-
-
-def _count(value: Any) -> int | None:
-    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_INTEGER:
-        return value
-    return None
-
-
-def _seconds(value: Any) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    seconds = float(value)
-    return seconds if math.isfinite(seconds) and seconds >= 0 else None
-
-
-def _scid(value: Any) -> str | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        parse_short_channel_id(value)
-    except ValueError:
-        return None
-    return value
-
-
-def _optional(
-    event: Mapping[str, Any], key: str, parse: Callable[[Any], Any], legacy: str | None = None
-) -> tuple[bool, Any]:
-    """(well-formed, value) of an optional field, read from ``key`` or its ``legacy`` name."""
-    raw = event.get(key)
-    if raw is None and legacy is not None:
-        raw = event.get(legacy)
-    if raw is None:
-        return True, None
-    value = parse(raw)
-    return value is not None, value
+_LEGACY_AMOUNT_NAMES = {"in_msat": "in_msatoshi", "out_msat": "out_msatoshi", "fee_msat": "fee"}
 
 
 def forward_from_event(event: object) -> Forward | None:
     """A :class:`Forward` from a ``forward_event`` notification (its payload or the whole
     ``{"forward_event": {...}}`` params) or a ``listforwards`` item, in the modern shape
     (integer ``*_msat``) or the legacy one (``"…msat"`` strings, ``in_msatoshi``, ``fee``).
-    None for anything malformed; never raises."""
+    None for anything malformed or that the store cannot hold; never raises."""
     if not isinstance(event, Mapping):
         return None
     inner = event.get("forward_event")
     if isinstance(inner, Mapping):
         event = inner
     try:
-        status = ForwardStatus(event.get("status"))
-    except ValueError:
+        forward = forward_from_listforwards(_listforwards_item(event))
+    except BackendError:
         return None
-    in_channel = _scid(event.get("in_channel"))
-    in_msat = _msat(event.get("in_msat", event.get("in_msatoshi")))
-    received_s = _seconds(event.get("received_time"))
-    optional = {
-        "out_channel": _optional(event, "out_channel", _scid),
-        "out_msat": _optional(event, "out_msat", _msat, legacy="out_msatoshi"),
-        "fee_msat": _optional(event, "fee_msat", _msat, legacy="fee"),
-        "in_htlc_id": _optional(event, "in_htlc_id", _count),
-        "created_index": _optional(event, "created_index", _count),
-        "resolved_s": _optional(event, "resolved_time", _seconds),
-    }
-    if in_channel is None or in_msat is None or received_s is None:
-        return None
-    if not all(ok for ok, _ in optional.values()):
-        return None
-    return Forward(
-        in_channel=in_channel,
-        in_msat=in_msat,
-        status=status,
-        received_s=received_s,
-        **{name: value for name, (_, value) in optional.items()},
+    return forward if _storable(forward) else None
+
+
+def _listforwards_item(event: Mapping[str, Any]) -> dict[str, Any]:
+    """The event as a ``listforwards`` item: amounts under their ``*_msat`` names (legacy names
+    read where those are absent), pyln ``Millisatoshi`` values as integers."""
+    item = dict(event)
+    for name, legacy in _LEGACY_AMOUNT_NAMES.items():
+        value = item.get(name)
+        if value is None:
+            value = item.get(legacy)
+        millisatoshis = getattr(value, "millisatoshis", None)
+        item[name] = millisatoshis if isinstance(millisatoshis, int) else value
+    return item
+
+
+def _storable(forward: Forward) -> bool:
+    """Whether the store can key and hold ``forward``: its channels are short channel ids, its
+    amounts and indexes integers SQLite stores, its times finite and not negative."""
+    amounts = (forward.in_msat, forward.out_msat, forward.fee_msat)
+    indexes = (forward.in_htlc_id, forward.created_index)
+    times = (forward.received_s, forward.resolved_s)
+    return (
+        _is_scid(forward.in_channel)
+        and (forward.out_channel is None or _is_scid(forward.out_channel))
+        and all(value is None or 0 <= value <= MAX_INTEGER for value in (*amounts, *indexes))
+        and all(value is None or (math.isfinite(value) and value >= 0) for value in times)
     )
+
+
+def _is_scid(value: str) -> bool:
+    try:
+        parse_short_channel_id(value)
+    except ValueError:
+        return False
+    return True
 
 
 class ForwardRecorder:

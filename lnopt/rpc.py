@@ -9,6 +9,7 @@ Results are plain JSON an operator and a script can read: money as integer ``*_m
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import asdict
 from typing import Any
@@ -74,6 +75,8 @@ def read_time(name: str, value: Any) -> float | None:
                 f"{name}: expected a unix time in seconds, got {value!r}"
             ) from None
     else:
+        raise InvalidRequest(f"{name}: expected a unix time in seconds, got {value!r}")
+    if not math.isfinite(seconds):
         raise InvalidRequest(f"{name}: expected a unix time in seconds, got {value!r}")
     if seconds < 0:
         raise InvalidRequest(f"{name}: {value} is negative; give a unix time in seconds")

@@ -73,6 +73,7 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 DAY_S = 86_400
+RETRY_S = 60  # least time between two attempts of a scheduled run
 ALL = "all"
 LAST = "last"
 _CHANGE_ID = re.compile(r"[0-9]+")
@@ -536,8 +537,9 @@ class Scheduler:
     """The optimizer's background work, in one daemon thread.
 
     On start it recovers open journal entries, then backfills forwarding history, then calls
-    :meth:`Optimizer.run_once` whenever a run is due (never more often than the interval, even
-    when a run fails). :meth:`wake` makes it look at the schedule again at once.
+    :meth:`Optimizer.run_once` whenever a run is due: one interval after the last recorded run
+    (a failed run is recorded too), and at most once a minute if a run cannot even be recorded.
+    :meth:`wake` makes it look at the schedule again at once (after the interval changed).
     """
 
     def __init__(self, optimizer: Optimizer, *, clock: Callable[[], float] = time.time) -> None:
@@ -572,7 +574,7 @@ class Scheduler:
                 self._wake.wait(wait_s)
                 self._wake.clear()
                 continue
-            self._not_before_s = now + self._optimizer.interval_s
+            self._not_before_s = now + min(self._optimizer.interval_s, RETRY_S)
             self._attempt("scheduled run", self._optimizer.run_once)
 
     def _attempt(self, what: str, work: Callable[[], object]) -> None:

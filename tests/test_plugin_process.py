@@ -103,6 +103,14 @@ def fees(node: StandinNode) -> dict[str, tuple[int, int]]:
     return {c.short_channel_id or "": (c.fee_base_msat, c.fee_ppm) for c in node.state.channels}
 
 
+def first_run(plugin: PluginProcess) -> dict[str, Any]:
+    """The first scheduled run, once it has finished."""
+    return wait_for(
+        lambda: (run := plugin.call("lnopt-status")["last_run"]) and run["finished_at"] and run,
+        what="the first scheduled run",
+    )
+
+
 def applicable_changes(plugin: PluginProcess) -> dict[str, dict[str, int]]:
     """The fee changes the plugin recommends and the guard lets through, by channel."""
     found = {
@@ -153,8 +161,9 @@ def test_manifest_declares_typed_options_every_method_and_the_forward_subscripti
 def test_status_after_init_reports_mode_schedule_store_and_guard(
     node: StandinNode, launch: Launch, ldir: Path
 ) -> None:
-    # Given the plugin started with default options (as lightningd passes them)
+    # Given the plugin started with default options (as lightningd passes them), run once
     plugin = launch({"lnopt-interval": 600})
+    run = first_run(plugin)
 
     # When the operator asks for the status
     status = plugin.call("lnopt-status")
@@ -162,6 +171,8 @@ def test_status_after_init_reports_mode_schedule_store_and_guard(
     # Then it shows the mode, the schedule, the store in the lightning-dir and the guard limits
     assert status["mode"] == "shadow"
     assert status["interval_s"] == 600
+    assert status["last_run"] == run and run["error"] is None
+    assert status["next_run"] == run["started_at"] + 600
     assert status["store"]["path"] == str(ldir / "lnopt.sqlite3")
     assert status["store"]["size_bytes"] == (ldir / "lnopt.sqlite3").stat().st_size + (
         (ldir / "lnopt.sqlite3-wal").stat().st_size if (ldir / "lnopt.sqlite3-wal").exists() else 0
@@ -245,7 +256,7 @@ def test_report_after_a_shadow_run_lists_what_would_have_changed(
 ) -> None:
     # Given a shadow-mode plugin whose first scheduled run is due at start
     plugin = launch({"lnopt-interval": 3600})
-    wait_for(lambda: plugin.call("lnopt-status")["last_run"], what="the first scheduled run")
+    first_run(plugin)
     expected = applicable_changes(plugin)
 
     # When the operator asks for the report
@@ -271,7 +282,7 @@ def test_shadow_mode_runs_and_dry_runs_without_a_single_setchannel(
     plugin = launch({"lnopt-interval": 3600})
     before = fees(node)
 
-    wait_for(lambda: plugin.call("lnopt-status")["last_run"], what="the first scheduled run")
+    first_run(plugin)
     dry = plugin.call("lnopt-apply")
     with pytest.raises(PluginErrorReply, match="shadow mode") as refused:
         plugin.call("lnopt-apply", {"channel": "all", "dryrun": False})
@@ -386,7 +397,7 @@ def test_advise_run_queues_proposals_that_are_approved_or_rejected(
 ) -> None:
     # Given an advise-mode plugin whose first run has queued proposals
     plugin = launch({"lnopt-mode": "advise", "lnopt-interval": 3600})
-    wait_for(lambda: plugin.call("lnopt-status")["last_run"], what="the first scheduled run")
+    first_run(plugin)
     queued = plugin.call("lnopt-recommend")["queued"]
     assert len(queued) >= 2, "the scenario queues a proposal per idle channel"
     assert node.calls_to("setchannel") == []

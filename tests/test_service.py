@@ -565,3 +565,31 @@ def test_a_failing_run_is_recorded_and_not_retried_in_a_loop(tmp_path: Path) -> 
 
     assert run.error is not None and "unreachable" in run.error
     assert runs == 1
+
+
+def test_a_shorter_interval_takes_effect_as_soon_as_the_scheduler_is_woken(tmp_path: Path) -> None:
+    # Given a run 100 s ago and an interval of an hour: nothing is due
+    store = Store(tmp_path / "lnopt.sqlite3")
+    earlier = store.start_run(mode=Mode.SHADOW, started_s=time.time() - 100)
+    store.finish_run(earlier, finished_s=time.time() - 99, decisions=0, proposals=0, changes=0)
+    service = Optimizer(node(idle_and_balanced()), store, default_config(), interval_s=3600)
+    scheduler = Scheduler(service)
+    try:
+        scheduler.start()
+        time.sleep(0.3)
+        idle_runs = store.counts()["runs"]
+
+        # When the interval drops to 50 s
+        service.set_interval(50)
+        scheduler.wake()
+
+        # Then the overdue run happens at once
+        run = wait_for(
+            lambda: (r := finished(store)) and r.run_id != earlier and r, what="the overdue run"
+        )
+    finally:
+        scheduler.stop()
+        store.close()
+
+    assert idle_runs == 1
+    assert run.decisions == 6

@@ -142,7 +142,9 @@ def _role_weights(
     middle = ~services & ~wallets
     middle_ids = np.flatnonzero(middle)
     merchants = np.zeros(n, dtype=bool)
-    merchants[rng.choice(middle_ids, size=min(params.merchants, len(middle_ids)), replace=False)] = True
+    merchants[
+        rng.choice(middle_ids, size=min(params.merchants, len(middle_ids)), replace=False)
+    ] = True
     pay = np.zeros(n)
     receive = np.zeros(n)
     pay[wallets] = heavy[wallets]

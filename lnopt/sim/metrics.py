@@ -89,9 +89,7 @@ def summarise(results: Sequence[RunResult]) -> dict[str, dict[str, Summary]]:
     for result in results:
         by_policy.setdefault(result.policy, []).append(result)
     return {
-        policy: {
-            figure: Summary.of([run.figures()[figure] for run in runs]) for figure in FIGURES
-        }
+        policy: {figure: Summary.of([run.figures()[figure] for run in runs]) for figure in FIGURES}
         for policy, runs in by_policy.items()
     }
 

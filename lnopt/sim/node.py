@@ -81,7 +81,9 @@ class OurNodeState:
             self.counters.fee_updates += 1
         return changed
 
-    def accepts_fee(self, short_channel_id: str, fee_msat: int, out_msat: int, now_s: float) -> bool:
+    def accepts_fee(
+        self, short_channel_id: str, fee_msat: int, out_msat: int, now_s: float
+    ) -> bool:
         required = self.policies[short_channel_id].fee_msat(out_msat)
         previous = self._previous.get(short_channel_id)
         if previous is not None and now_s < previous[1]:

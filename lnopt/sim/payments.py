@@ -7,6 +7,8 @@ through our node, entering from peer ``i`` and leaving to peer ``j``: cost to re
 minimised over ``i != j`` in a few vector operations. A path that would visit a node twice is
 left to the full search.
 
+A path whose fees exceed what the sender accepts (Core Lightning ``pay``'s defaults: 0.5% of the
+amount, or 5 sat) is not tried: the sender drops its most expensive hop and searches again.
 The attempt walks the path hop by hop. Each hop must be able to carry its amount (the
 amount plus the fees of the hops after it): our node also checks the fee it is offered. On a
 failure the sender excludes the failing channel (or, for ``fee_insufficient``, learns our real
@@ -31,6 +33,8 @@ from lnopt.sim.routing import BUCKET_AMOUNTS_MSAT, FIRST_HOP_COST, Router, bucke
 from lnopt.sim.topology import Topology
 
 MAX_ATTEMPTS = 5
+MAX_FEE_PPM = 5_000  # Core Lightning pay's maxfeepercent (0.5%)...
+EXEMPT_FEE_MSAT = 5_000  # ...and exemptfee (5 sat): fees below this are always accepted
 
 
 class Outcome(enum.Enum):
@@ -56,6 +60,7 @@ class _Payment:
     amount_msat: int
     bucket: int
     now_s: float
+    expected_cost: float = np.inf  # cost of the best path before any failure
     excluded: set[int] = field(default_factory=set)
     learned: dict[int, ChannelPolicy] = field(default_factory=dict)  # our channel j -> policy
 
@@ -118,7 +123,11 @@ class PaymentNetwork:
         self.counters.payments += 1
         path = self._first_path(payment)
         mission = self.mission
-        if mission is not None and path is not None and mission.avoids_any(path, amount_msat, now_s):
+        if (
+            mission is not None
+            and path is not None
+            and mission.avoids_any(path, amount_msat, now_s)
+        ):
             payment.excluded |= mission.avoided(amount_msat, now_s)
             path = None
         tries = 0
@@ -130,9 +139,11 @@ class PaymentNetwork:
                 if path is None:
                     return Outcome.NO_ROUTE
             amounts = self._amounts(path, payment)
-            too_big = self._beyond_limits(path, amounts)
-            if too_big is not None:
-                payment.excluded.add(too_big)
+            unusable = self._beyond_limits(path, amounts)
+            if unusable is None:
+                unusable = self._over_budget(path, amounts, payment)
+            if unusable is not None:
+                payment.excluded.add(unusable)
                 path = None
                 continue
             tries += 1
@@ -176,6 +187,7 @@ class PaymentNetwork:
             entry_cost[j] = FIRST_HOP_COST
             entry_first[j] = -2  # the sender is peer j itself
         exit_cost = self._our_costs(b, {}) + self._out_risk[b] + dist_r[topo.our_peer]
+        payment.expected_cost = best_cost
         if peers < 2:
             return best_path
         order = np.argsort(entry_cost)
@@ -183,6 +195,7 @@ class PaymentNetwork:
         through = entry_cost[i1] + exit_cost
         through[i1] = entry_cost[i2] + exit_cost[i1]
         j = int(np.argmin(through))
+        payment.expected_cost = float(min(best_cost, through[j]))
         if not through[j] < best_cost:
             return best_path
         i = i1 if j != i1 else i2
@@ -213,8 +226,11 @@ class PaymentNetwork:
         outgoing = self.topo.out_edges(payment.sender)
         spendable = self.ledger.spendable_many(outgoing)
         first_hops = np.array(
-            [e for e, s in zip(outgoing, spendable, strict=True)
-             if s >= payment.amount_msat and int(e) not in payment.excluded],
+            [
+                e
+                for e, s in zip(outgoing, spendable, strict=True)
+                if s >= payment.amount_msat and int(e) not in payment.excluded
+            ],
             dtype=np.int64,
         )
         if first_hops.size == 0:
@@ -228,6 +244,7 @@ class PaymentNetwork:
             excluded=payment.excluded,
             first_hops=first_hops,
             our_costs=our_costs,
+            expected_cost=payment.expected_cost,
         )
 
     # --- amounts, limits, attempt ----------------------------------------------------------
@@ -252,6 +269,14 @@ class PaymentNetwork:
             if amount > topo.e_max[edge] or amount >= topo.chan_cap[topo.e_chan[edge]]:
                 return edge
         return None
+
+    def _over_budget(self, path: list[int], amounts: list[int], payment: _Payment) -> int | None:
+        """The hop charging most, if the path's fees exceed what the sender accepts."""
+        budget = max(EXEMPT_FEE_MSAT, payment.amount_msat * MAX_FEE_PPM // 1_000_000)
+        if amounts[0] - payment.amount_msat <= budget or len(path) < 2:
+            return None
+        fees = [amounts[h - 1] - amounts[h] for h in range(1, len(path))]
+        return path[1 + int(np.argmax(fees))]
 
     def _attempt(self, path: list[int], amounts: list[int], payment: _Payment) -> bool:
         topo, node, ledger = self.topo, self.node, self.ledger

@@ -10,7 +10,7 @@ after every settled forward (what a ``forward_event`` subscription sees).
 from __future__ import annotations
 
 import abc
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
@@ -81,10 +81,14 @@ def load_policies() -> dict[str, PolicyFactory]:
     return POLICIES
 
 
+def check_policies(names: Iterable[str]) -> None:
+    """Refuse, with a :class:`~lnopt.errors.ConfigError`, a name no policy is registered under."""
+    known = load_policies()
+    for name in names:
+        if name not in known:
+            raise ConfigError(f"unknown policy {name!r}; accepted: {', '.join(sorted(known))}")
+
+
 def make_policy(name: str, context: PolicyContext) -> Policy:
-    factory = load_policies().get(name)
-    if factory is None:
-        raise ConfigError(
-            f"unknown policy {name!r}; accepted: {', '.join(sorted(load_policies()))}"
-        )
-    return factory(context)
+    check_policies([name])
+    return POLICIES[name](context)

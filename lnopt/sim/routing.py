@@ -25,6 +25,7 @@ cheapest.
 
 from __future__ import annotations
 
+import itertools
 from collections import OrderedDict
 from collections.abc import Collection
 
@@ -103,7 +104,10 @@ class Router:
                 capacity, topo.e_max.astype(float), amount
             )
         self._reverse_data = self.weights[:, self._reverse.edges]
-        self._forward_data = self.weights[:, self._forward.edges]
+        self._forward_matrices = [
+            self._forward.matrix(self.weights[b][self._forward.edges].copy())
+            for b in range(len(BUCKET_AMOUNTS_MSAT))
+        ]
         self._trees: OrderedDict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = OrderedDict()
         self._max_trees = max_trees
         self._peer_costs: dict[int, tuple[np.ndarray, np.ndarray]] = {}
@@ -170,32 +174,49 @@ class Router:
         excluded: Collection[int],
         first_hops: np.ndarray,
         our_costs: np.ndarray,
+        expected_cost: float = np.inf,
     ) -> list[int] | None:
         """The cheapest path on the whole graph that avoids ``excluded`` edges.
 
         ``first_hops`` are the sender's usable outgoing edges (enough balance); ``our_costs``
-        the cost, as this sender knows our fees, of each of our outgoing directions.
+        the cost, as this sender knows our fees, of each of our outgoing directions. The search
+        first explores only up to a few times ``expected_cost`` (the cost of the best path
+        before the exclusions), then, if the receiver is not within reach, everything.
         """
         forward = self._forward
-        data = self._forward_data[b].copy()
-        data[forward.position[self.topo.our_out]] = our_costs
-        outgoing = self.topo.out_edges(sender)
-        data[forward.position[outgoing]] = np.inf
-        data[forward.position[first_hops]] = FIRST_HOP_COST
-        if excluded:
-            data[forward.position[np.fromiter(excluded, dtype=np.int64)]] = np.inf
-        dist, pred = dijkstra(
-            forward.matrix(data), indices=sender, return_predecessors=True, min_only=False
+        matrix = self._forward_matrices[b]
+        changed = np.concatenate(
+            [
+                forward.position[self.topo.our_out],
+                forward.position[self.topo.out_edges(sender)],
+                forward.position[np.fromiter(excluded, dtype=np.int64, count=len(excluded))],
+            ]
         )
-        self.dijkstra_runs += 1
-        if not np.isfinite(dist[receiver]):
+        saved = matrix.data[changed].copy()
+        try:
+            data = matrix.data
+            data[forward.position[self.topo.our_out]] = our_costs
+            data[forward.position[self.topo.out_edges(sender)]] = np.inf
+            data[forward.position[first_hops]] = FIRST_HOP_COST
+            data[changed[len(self.topo.our_out) + len(self.topo.out_edges(sender)) :]] = np.inf
+            limits = [1.5 * expected_cost, 4 * expected_cost] if np.isfinite(expected_cost) else []
+            for limit in [*limits, np.inf]:
+                dist, pred = dijkstra(matrix, indices=sender, return_predecessors=True, limit=limit)
+                self.dijkstra_runs += 1
+                if np.isfinite(dist[receiver]):
+                    return self._path(sender, receiver, pred, data)
             return None
+        finally:
+            matrix.data[changed] = saved
+
+    def _path(self, sender: int, receiver: int, pred: np.ndarray, data: np.ndarray) -> list[int]:
+        forward = self._forward
         nodes = [receiver]
         while nodes[-1] != sender:
             nodes.append(int(pred[nodes[-1]]))
         nodes.reverse()
         path: list[int] = []
-        for u, v in zip(nodes, nodes[1:], strict=False):
+        for u, v in itertools.pairwise(nodes):
             entries = forward.entries(u, v)
             best = entries[int(np.argmin(data[entries]))]
             path.append(int(forward.edges[best]))

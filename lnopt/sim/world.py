@@ -56,7 +56,9 @@ class World:
 def build_world(network: NetworkGraph, params: WorldParams) -> World:
     """Join our node to ``network`` and draw balances and payments from ``params.seed``."""
     nodes = sorted(network.nodes)
-    demand = receive_weights([network.degree(n) for n in nodes], seed=params.seed, params=params.demand)
+    demand = receive_weights(
+        [network.degree(n) for n in nodes], seed=params.seed, params=params.demand
+    )
     our = join_network(
         network,
         seed=params.seed,

@@ -172,9 +172,7 @@ class ClbossPolicy(Policy):
             median = competitor_median(graph, channel.peer_id, our_node)
             if median is None:
                 continue
-            multiplier = self._balance_multiplier(channel) * self._price.multiplier(
-                channel.peer_id
-            )
+            multiplier = self._balance_multiplier(channel) * self._price.multiplier(channel.peer_id)
             base = round(median.base_fee_msat * multiplier) or 1
             ppm = round(median.fee_ppm * multiplier) or 1
             current = channel.our_policy

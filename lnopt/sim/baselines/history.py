@@ -45,7 +45,9 @@ class ForwardHistory:
         )
 
 
-def summarise(forwards: Iterable[Forward], *, min_out_msat: int = 0) -> defaultdict[str, ChannelFlow]:
+def summarise(
+    forwards: Iterable[Forward], *, min_out_msat: int = 0
+) -> defaultdict[str, ChannelFlow]:
     flows: defaultdict[str, ChannelFlow] = defaultdict(ChannelFlow)
     for forward in forwards:
         out_msat = forward.out_msat or 0

@@ -1,0 +1,131 @@
+"""Policies side by side: every policy on every seed's world, optionally with the hindsight
+reference, seeds spread over worker processes.
+
+A seed fixes the world (for a generated network, the network itself too), so every policy of
+a seed sees the same payments (common random numbers). Policies run one after another in the
+seed's process and share the router's cached trees.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import tempfile
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from lnopt.config import Config
+from lnopt.graph import NetworkGraph
+from lnopt.sim.demand import DemandParams
+from lnopt.sim.engine import SimParams, Simulation
+from lnopt.sim.hindsight import Hindsight, hindsight
+from lnopt.sim.metrics import RunResult
+from lnopt.sim.network import generate_network, load_network
+from lnopt.sim.policy import PolicyContext, check_policies, make_policy
+from lnopt.sim.world import World, WorldParams, build_world
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_POLICIES = ("lnopt", "static", "feeadjuster", "charge-lnd", "lndg", "clboss", "lndmanage")
+
+
+@dataclass(frozen=True)
+class CompareParams:
+    graph: Path | None = None  # a listchannels file; None: a generated network
+    nodes: int = 3000  # size of a generated network
+    seeds: tuple[int, ...] = (1, 2, 3, 4, 5)
+    days: float = 30.0
+    payments: int = 60_000
+    policies: tuple[str, ...] = DEFAULT_POLICIES
+    hindsight: bool = False
+    workers: int = 1
+    demand: DemandParams = field(default_factory=DemandParams)
+    sim: SimParams = field(default_factory=SimParams)
+
+
+@dataclass(frozen=True)
+class Comparison:
+    params: CompareParams
+    results: tuple[RunResult, ...]
+    hindsight: tuple[Hindsight, ...] = ()
+
+    def of(self, policy: str) -> list[RunResult]:
+        return [r for r in self.results if r.policy == policy]
+
+
+def network_for(params: CompareParams, seed: int) -> NetworkGraph:
+    if params.graph is not None:
+        return load_network(params.graph)
+    return generate_network(seed=seed, nodes=params.nodes)
+
+
+def world_for(params: CompareParams, seed: int, network: NetworkGraph | None = None) -> World:
+    world_params = WorldParams(
+        seed=seed, payments=params.payments, days=params.days, demand=params.demand
+    )
+    return build_world(network or network_for(params, seed), world_params)
+
+
+def run_seed(
+    params: CompareParams,
+    seed: int,
+    *,
+    config: Config | None = None,
+    workdir: Path | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> tuple[list[RunResult], Hindsight | None]:
+    """Every policy (and the hindsight search, if asked) on one seed's world."""
+    world = world_for(params, seed)
+    with tempfile.TemporaryDirectory(prefix="lnopt-sim-") as scratch:
+        context = PolicyContext(
+            median_policy=world.median,
+            seed=seed,
+            workdir=workdir or Path(scratch),
+            config=config,
+        )
+        results = []
+        for name in params.policies:
+            result = Simulation(world, make_policy(name, context), params.sim).run()
+            results.append(result)
+            if progress is not None:
+                progress(
+                    f"seed {seed} {name}: {result.income_msat // 1000} sat, "
+                    f"{result.forwards} forwards, {result.wall_s:.0f} s"
+                )
+        found = (
+            hindsight(world, context, params.sim, progress=progress) if params.hindsight else None
+        )
+    return results, found
+
+
+def compare(
+    params: CompareParams,
+    *,
+    config: Config | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> Comparison:
+    """Run the comparison; with ``workers`` > 1, seeds run in parallel processes."""
+    check_policies(params.policies)
+    outcomes: list[tuple[list[RunResult], Hindsight | None]]
+    if params.workers > 1 and len(params.seeds) > 1:
+        context = multiprocessing.get_context("fork")
+        with ProcessPoolExecutor(max_workers=params.workers, mp_context=context) as pool:
+            futures = [pool.submit(run_seed, params, seed, config=config) for seed in params.seeds]
+            outcomes = []
+            for future in futures:
+                outcome = future.result()
+                outcomes.append(outcome)
+                if progress is not None:
+                    for result in outcome[0]:
+                        progress(
+                            f"seed {result.seed} {result.policy}: {result.income_msat // 1000} sat"
+                        )
+    else:
+        outcomes = [
+            run_seed(params, seed, config=config, progress=progress) for seed in params.seeds
+        ]
+    results = tuple(result for runs, _ in outcomes for result in runs)
+    found = tuple(h for _, h in outcomes if h is not None)
+    return Comparison(params=params, results=results, hindsight=found)
