@@ -1,24 +1,8 @@
-"""The Optimizer: the one service every driver of lnopt runs.
-
-``snapshot → score → decide → guard → execute``. The plugin, the command line and the
-standalone runners all drive an :class:`Optimizer`; it reads the node through a
-:class:`~lnopt.backends.base.Backend`, keeps its memory in the :class:`~lnopt.store.Store`, and
-changes fees only through the :class:`~lnopt.executor.Executor`.
-
-Modes (:class:`~lnopt.model.Mode`): ``shadow`` decides and logs and never changes the node (a
-real apply, approval or rollback is refused); ``advise`` queues proposals for an operator to
-approve or reject; ``auto`` applies what the guard allows on the schedule. Recovery of a change
-a crash left open is not a new change: it runs in every mode, before anything else touches fees.
-
-Thread safety: everything that reads the node and may act on it holds one lock, so a scheduled
-run and an operator's call never interleave; :meth:`Optimizer.status`, :meth:`Optimizer.history`
-and :meth:`Optimizer.report` read only the store and never wait for it.
-"""
+"""The Optimizer: snapshot → score → decide → guard → execute, in the configured mode."""
 
 from __future__ import annotations
 
 import logging
-import re
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -27,7 +11,7 @@ from dataclasses import dataclass
 from lnopt.backends.base import Backend
 from lnopt.config import Config
 from lnopt.decisions import decide
-from lnopt.errors import InvalidRequest, LnoptError
+from lnopt.errors import InvalidRequest
 from lnopt.executor import BatchResult, ChangeOutcome, Executor, RecoveryResult, same_fees
 from lnopt.graph import GraphMetrics, NetworkGraph
 from lnopt.guard import review
@@ -39,7 +23,6 @@ from lnopt.model import (
     Mode,
     NodeSnapshot,
     ProposedChange,
-    parse_short_channel_id,
 )
 from lnopt.reports import (
     GraphFreshness,
@@ -53,54 +36,23 @@ from lnopt.reports import (
     status_counts,
 )
 from lnopt.scoring import score_channels
-from lnopt.store import JournalEntry, JournalStatus, Proposal, ProposalStatus, RunRecord, Store
-
-__all__ = [
-    "ALL",
-    "LAST",
-    "GraphFreshness",
-    "History",
-    "Optimizer",
-    "Recommendation",
-    "Scheduler",
-    "ScoreReport",
-    "ShadowReport",
-    "Status",
-    "parse_mode",
-    "require_short_channel_id",
-]
+from lnopt.service.targets import (
+    ALL,
+    parse_proposal_id,
+    queued_proposal,
+    require_short_channel_id,
+    rollback_entries,
+)
+from lnopt.store import Proposal, ProposalStatus, RunRecord, Store
 
 logger = logging.getLogger(__name__)
 
 DAY_S = 86_400
-RETRY_S = 60  # least time between two attempts of a scheduled run
-ALL = "all"
-LAST = "last"
-_CHANGE_ID = re.compile(r"[0-9]+")
-_BATCH_ID = re.compile(r"b[0-9]+")
 _SHADOW_REFUSAL = (
     "lnopt is in shadow mode: it decides and logs but never changes the node. To change fees, "
     "switch mode first (lightning-cli setconfig lnopt-mode advise, or auto), or pass "
     "dryrun=true to see what would change"
 )
-
-
-def parse_mode(text: str) -> Mode:
-    """The mode named ``text``; :class:`InvalidRequest` naming the accepted ones otherwise."""
-    try:
-        return Mode(text.strip().lower())
-    except ValueError:
-        accepted = ", ".join(mode.value for mode in Mode)
-        raise InvalidRequest(f"unknown mode {text!r}; accepted: {accepted}") from None
-
-
-def require_short_channel_id(text: str, *, what: str = "channel") -> str:
-    """``text`` if it is a short channel id ``BLOCKxTXxOUT``, else :class:`InvalidRequest`."""
-    try:
-        parse_short_channel_id(text)
-    except ValueError as exc:
-        raise InvalidRequest(f"{what}: {exc}") from None
-    return text
 
 
 @dataclass(frozen=True)
@@ -269,7 +221,7 @@ class Optimizer:
             if target == ALL:
                 chosen = list(self._store.proposals(status=ProposalStatus.QUEUED))
             else:
-                chosen = [self._queued_proposal(_parse_proposal_id(target))]
+                chosen = [queued_proposal(self._store, parse_proposal_id(target))]
             self._ensure_recovered()
             now = self._clock()
             current = {ch.short_channel_id: ch.our_policy for ch in self._backend.channels()}
@@ -293,7 +245,7 @@ class Optimizer:
 
     def reject(self, proposal_id: int) -> Proposal:
         with self._lock:
-            proposal = self._queued_proposal(proposal_id)
+            proposal = queued_proposal(self._store, proposal_id)
             self._store.set_proposal_status(
                 proposal.proposal_id, ProposalStatus.REJECTED, updated_s=self._clock()
             )
@@ -307,7 +259,7 @@ class Optimizer:
         """Restore the policy before a change (``"42"``), a batch (``"b7"``), a channel's latest
         change (a short channel id) or the last batch (``"last"``)."""
         with self._lock:
-            entries = self._rollback_entries(target)
+            entries = rollback_entries(self._store, target)
             if not dryrun:
                 self._require_changes_allowed()
                 self._ensure_recovered()
@@ -421,65 +373,11 @@ class Optimizer:
         if self._mode is Mode.SHADOW:
             raise InvalidRequest(_SHADOW_REFUSAL)
 
-    def _queued_proposal(self, proposal_id: int) -> Proposal:
-        proposal = self._store.proposal(proposal_id)
-        if proposal is None:
-            raise InvalidRequest(
-                f"no proposal with id {proposal_id}; lnopt-recommend and lnopt-status show "
-                "the queue"
-            )
-        if proposal.status is not ProposalStatus.QUEUED:
-            raise InvalidRequest(
-                f"proposal {proposal_id} is {proposal.status.value}, not queued; only a "
-                "queued proposal can be approved or rejected"
-            )
-        return proposal
-
-    def _rollback_entries(self, target: str) -> list[JournalEntry]:
-        text = target.strip()
-        if text == LAST:
-            batch_id = self._store.last_batch_id()
-            if batch_id is None:
-                raise InvalidRequest("nothing to roll back: no fee change has been applied yet")
-            return self._store.journal(batch_id=batch_id)
-        if _CHANGE_ID.fullmatch(text):
-            entry = self._store.journal_entry(int(text))
-            if entry is None:
-                raise InvalidRequest(f"no fee change with id {text}; lnopt-history lists them")
-            return [entry]
-        if _BATCH_ID.fullmatch(text):
-            entries = self._store.journal(batch_id=text)
-            if not entries:
-                raise InvalidRequest(f"no batch with id {text}; lnopt-history lists them")
-            return entries
-        try:
-            parse_short_channel_id(text)
-        except ValueError:
-            raise InvalidRequest(
-                f"cannot roll back {target!r}: give a change id (42), a batch id (b7), "
-                "a short channel id (812345x1020x1) or 'last'"
-            ) from None
-        done = self._store.journal(short_channel_id=text, statuses=(JournalStatus.DONE,), limit=1)
-        if not done:
-            raise InvalidRequest(
-                f"channel {text} has no applied fee change to roll back; lnopt-history "
-                f"{text} shows its changes"
-            )
-        return done
-
 
 def _non_negative(name: str, value: int) -> int:
     if value < 0:
         raise InvalidRequest(f"{name}: {value} is negative; give a whole number >= 0")
     return value
-
-
-def _parse_proposal_id(text: str) -> int:
-    if not _CHANGE_ID.fullmatch(text.strip()):
-        raise InvalidRequest(
-            f"cannot read proposal id {text!r}: give a whole number (e.g. 3) or 'all'"
-        )
-    return int(text)
 
 
 def _change_from(proposal: Proposal, current: ChannelPolicy) -> ProposedChange:
@@ -531,58 +429,3 @@ def _log_decision(mode: Mode, decision: Decision, guarded: GuardedChange | None)
         proposed.fee_ppm if proposed is not None else "-",
         guarded.verdict.value if guarded is not None else "-",
     )
-
-
-class Scheduler:
-    """The optimizer's background work, in one daemon thread.
-
-    On start it recovers open journal entries, then backfills forwarding history, then calls
-    :meth:`Optimizer.run_once` whenever a run is due: one interval after the last recorded run
-    (a failed run is recorded too), and at most once a minute if a run cannot even be recorded.
-    :meth:`wake` makes it look at the schedule again at once (after the interval changed).
-    """
-
-    def __init__(self, optimizer: Optimizer, *, clock: Callable[[], float] = time.time) -> None:
-        self._optimizer = optimizer
-        self._clock = clock
-        self._wake = threading.Event()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._not_before_s = 0.0
-
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._loop, name="lnopt-scheduler", daemon=True)
-        self._thread.start()
-
-    def wake(self) -> None:
-        self._wake.set()
-
-    def stop(self, timeout_s: float = 5.0) -> None:
-        self._stop.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout_s)
-
-    def _loop(self) -> None:
-        self._attempt("recovery", self._optimizer.recover)
-        self._attempt("backfill", self._optimizer.backfill)
-        while not self._stop.is_set():
-            due_s = self._optimizer.next_run_s()
-            now = self._clock()
-            if due_s is None or max(due_s, self._not_before_s) > now:
-                wait_s = None if due_s is None else max(due_s, self._not_before_s) - now
-                self._wake.wait(wait_s)
-                self._wake.clear()
-                continue
-            self._not_before_s = now + min(self._optimizer.interval_s, RETRY_S)
-            self._attempt("scheduled run", self._optimizer.run_once)
-
-    def _attempt(self, what: str, work: Callable[[], object]) -> None:
-        if self._stop.is_set():
-            return
-        try:
-            work()
-        except LnoptError as exc:
-            logger.warning("event=background_failed work=%r error=%r", what, str(exc))
-        except Exception:
-            logger.exception("event=background_failed work=%r (unexpected)", what)

@@ -1,0 +1,71 @@
+"""The demo and ``sim compare`` run end to end (short versions)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import pytest
+
+from lnopt.errors import ConfigError
+from lnopt.sim.commands import add_commands, run_demo
+from lnopt.sim.compare import CompareParams, world_for
+from lnopt.sim.engine import Simulation
+from lnopt.sim.hindsight import GRID, REFINE, FixedFeesPolicy, hindsight
+from lnopt.sim.policy import PolicyContext
+
+
+def parser() -> argparse.ArgumentParser:
+    main = argparse.ArgumentParser(prog="lnopt")
+    add_commands(main.add_subparsers(dest="command", required=True))
+    return main
+
+
+def test_demo_prints_the_table_the_reasons_and_writes_the_picture(tmp_path: Path) -> None:
+    lines: list[str] = []
+    picture = tmp_path / "demo.png"
+    comparison = run_demo(
+        seed=2, nodes=400, days=3, payments=4000, plot_path=picture, out=lines.append
+    )
+    text = "\n".join(lines)
+    assert "income / lnopt" in text
+    for policy in ("lnopt", "static", "feeadjuster", "charge-lnd", "lndg", "clboss", "lndmanage"):
+        assert f"\n{policy.rjust(11)}  " in text
+    assert "lnopt / best baseline" in text
+    assert picture.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert {r.policy for r in comparison.results} == set(comparison.params.policies)
+
+
+def test_sim_compare_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    args = parser().parse_args(
+        ["sim", "compare", "--nodes", "300", "--days", "2", "--seeds", "2", "--payments", "1500",
+         "--policies", "lnopt", "static", "--json", "--plot", str(tmp_path / "c.png")]
+    )
+    assert args.handler(args) == 0
+    document = json.loads(capsys.readouterr().out)
+    assert set(document["policies"]) == {"lnopt", "static"}
+    income = document["policies"]["static"]["figures"]["income_sat"]
+    assert len(income["values"]) == 2
+    assert document["policies"]["lnopt"]["income_vs_lnopt"]["mean"] == pytest.approx(1.0)
+    assert (tmp_path / "c.png").exists()
+
+
+def test_sim_compare_refuses_an_unknown_policy() -> None:
+    args = parser().parse_args(["sim", "compare", "--policies", "static", "magic"])
+    with pytest.raises(ConfigError, match="unknown policy 'magic'"):
+        args.handler(args)
+
+
+def test_hindsight_is_at_least_every_constant_fee_it_tried(tmp_path: Path) -> None:
+    # Given a small world
+    params = CompareParams(nodes=300, seeds=(4,), days=2, payments=1500, policies=("static",))
+    world = world_for(params, 4)
+    context = PolicyContext(world.median, 4, tmp_path)
+    # When the hindsight search runs, and separately one of its grid points
+    found = hindsight(world, context)
+    uniform = Simulation(world, FixedFeesPolicy(context, dict.fromkeys(world.topo.our_scids, 100)))
+    # Then the reference is at least what that constant fee earned
+    assert found.runs == len(GRID) + len(REFINE) + 1
+    assert set(found.fees_ppm) == set(world.topo.our_scids)
+    assert found.income_msat >= uniform.run().income_msat
