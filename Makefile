@@ -27,8 +27,10 @@ pytest: $(STAMP)
 
 test: lint typecheck pytest
 
+BENCHES := bench_graph bench_scoring bench_plugin bench_sim
+
 bench: $(STAMP)
-	$(BIN)/python -m bench
+	for name in $(BENCHES); do $(BIN)/python -m bench.$$name || exit 1; done
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -2,24 +2,23 @@
 """lnopt as a Core Lightning plugin: options, RPC methods, ``forward_event``, background work.
 
 Glue only. Every method drives the :class:`~lnopt.service.Optimizer`; parameters are read and
-results rendered by :mod:`lnopt.rpc`. pyln-client dispatches every call and notification in
-one loop, so nothing slow runs there: ``forward_event`` hands the event to the recorder in
-constant time, method calls run on worker threads and answer when done, and recovery, backfill
-and the scheduled runs run in the scheduler's thread. An ``lnopt.errors`` error becomes a
-JSON-RPC error whose message says what to do; anything else is logged with its traceback and
-answered with a short message.
+results rendered by :mod:`lnopt.rpc`; the options are declared and read by
+:mod:`lnopt.plugin_options`. pyln-client dispatches every call and notification in one loop, so
+nothing slow runs there: ``forward_event`` hands the event to the recorder in constant time,
+method calls run on worker threads and answer when done, and recovery, backfill and the
+scheduled runs run in the scheduler's thread. An ``lnopt.errors`` error becomes a JSON-RPC
+error whose message says what to do; anything else is logged with its traceback and answered
+with a short message.
 """
 
 from __future__ import annotations
 
-import functools
 import inspect
 import logging
 import queue
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -28,112 +27,16 @@ from pyln.client.plugin import Request, RpcException
 
 from lnopt import rpc
 from lnopt.backends.cln import ClnBackend
-from lnopt.config import Config, load_config
 from lnopt.errors import InvalidRequest, LnoptError
-from lnopt.model import Mode
+from lnopt.plugin_options import GuardOption, add_options, read_settings, with_guard_option
 from lnopt.recorder import ForwardRecorder
-from lnopt.service import ALL, Optimizer, Scheduler, parse_mode, require_short_channel_id
+from lnopt.service import ALL, Optimizer, Scheduler, parse_mode
 from lnopt.store import Store
 
 logger = logging.getLogger("lnopt.plugin")
 
-DB_FILE = "lnopt.sqlite3"
 WORKER_THREADS = 2
 UNEXPECTED_ERROR_CODE = -32603
-
-
-@dataclass(frozen=True)
-class GuardOption:
-    """A guard limit the operator can set as a plugin option (over the YAML file)."""
-
-    option: str
-    key: str  # the GuardLimits field
-    description: str
-
-
-GUARD_OPTIONS = (
-    GuardOption("lnopt-min-fee-ppm", "min_fee_ppm", "lowest fee rate lnopt may set (ppm)"),
-    GuardOption("lnopt-max-fee-ppm", "max_fee_ppm", "highest fee rate lnopt may set (ppm)"),
-    GuardOption(
-        "lnopt-min-base-fee-msat", "min_base_fee_msat", "lowest base fee lnopt may set (msat)"
-    ),
-    GuardOption(
-        "lnopt-max-base-fee-msat", "max_base_fee_msat", "highest base fee lnopt may set (msat)"
-    ),
-    GuardOption("lnopt-max-step-ppm", "max_step_ppm", "largest fee rate change in one step (ppm)"),
-    GuardOption(
-        "lnopt-max-step-pct", "max_step_pct", "largest fee rate change in one step (percent)"
-    ),
-    GuardOption(
-        "lnopt-max-changes-per-day", "max_changes_per_day", "most fee changes per channel a day"
-    ),
-    GuardOption("lnopt-cooldown", "cooldown_s", "least seconds between two changes of a channel"),
-)
-
-
-def _node_id(option: str, text: str) -> str:
-    if len(text) != 66 or not all(c in "0123456789abcdef" for c in text.lower()):
-        raise InvalidRequest(f"{option}: {text!r} is not a node id (66 hex characters)")
-    return text.lower()
-
-
-def _channel_id(option: str, text: str) -> str:
-    return require_short_channel_id(text, what=option)
-
-
-@dataclass(frozen=True)
-class ListOption:
-    """A guard list the operator can give as a repeated plugin option (replacing the YAML's)."""
-
-    option: str
-    key: str  # the GuardLimits field
-    description: str
-    read: Callable[[str, str], str]  # (option, text) -> the checked item
-
-
-LIST_OPTIONS = (
-    ListOption(
-        "lnopt-exclude-channel",
-        "exclude_channels",
-        "a short channel id lnopt never changes",
-        _channel_id,
-    ),
-    ListOption(
-        "lnopt-exclude-peer",
-        "exclude_peers",
-        "a peer node id whose channels lnopt never changes",
-        _node_id,
-    ),
-)
-
-
-@dataclass(frozen=True)
-class Settings:
-    """The plugin's options, read once at init."""
-
-    mode: Mode
-    interval_s: int
-    config: Config
-    db_path: Path
-
-
-def read_settings(options: Mapping[str, Any], lightning_dir: str) -> Settings:
-    """Settings from init's options; an :class:`LnoptError` names a bad value."""
-    mode = parse_mode(str(options.get("lnopt-mode", Mode.SHADOW.value)))
-    interval_s = rpc.read_int("lnopt-interval", options.get("lnopt-interval", 3600))
-    guard: dict[str, Any] = {
-        spec.key: rpc.read_int(spec.option, options[spec.option])
-        for spec in GUARD_OPTIONS
-        if options.get(spec.option) is not None
-    }
-    for spec in LIST_OPTIONS:
-        values = options.get(spec.option)
-        if values:
-            guard[spec.key] = [spec.read(spec.option, str(value).strip()) for value in values]
-    config_path = options.get("lnopt-config") or None
-    config = load_config(config_path, {"guard": guard} if guard else None)
-    db = Path(str(options.get("lnopt-db") or DB_FILE))
-    return Settings(mode, interval_s, config, db if db.is_absolute() else lightning_dir / db)
 
 
 class LnoptApp:
@@ -230,9 +133,8 @@ class LnoptApp:
             self._scheduler.wake()
 
     def set_guard(self, spec: GuardOption, value: Any) -> None:
-        limit = rpc.read_int(spec.option, value)
         optimizer = self.optimizer
-        optimizer.set_config(optimizer.config.with_guard(**{spec.key: limit}))
+        optimizer.set_config(with_guard_option(optimizer.config, spec, value))
 
 
 def answer(request: Request, work: Callable[[], Any]) -> None:
@@ -255,22 +157,10 @@ def answer(request: Request, work: Callable[[], Any]) -> None:
     request.set_exception(failure)
 
 
-def _on_change(action: Callable[[Any], None]) -> Callable[[Plugin, str, Any], None]:
-    """An option's on_change: an lnopt error refuses the new value with its message."""
-
-    def on_change(plugin: Plugin, name: str, value: Any) -> None:
-        try:
-            action(value)
-        except LnoptError as exc:
-            raise RpcException(f"{name}: {exc}", exc.rpc_code) from None
-
-    return on_change
-
-
 def build_plugin(app: LnoptApp) -> Plugin:
     """A pyln Plugin with lnopt's options, methods and subscriptions, bound to ``app``."""
     plugin = Plugin()
-    _add_options(plugin, app)
+    add_options(plugin, app)
     _add_methods(plugin, app)
 
     def on_forward_event(forward_event: Any = None, **kwargs: Any) -> None:
@@ -287,52 +177,6 @@ def build_plugin(app: LnoptApp) -> Plugin:
     plugin.add_subscription("shutdown", on_shutdown)
     plugin.init()(on_init)
     return plugin
-
-
-def _add_options(plugin: Plugin, app: LnoptApp) -> None:
-    plugin.add_option(
-        "lnopt-mode",
-        Mode.SHADOW.value,
-        "shadow (decide and log, never change fees), advise (queue proposals for "
-        "lnopt-approve) or auto (apply within the guard's limits on the schedule)",
-        opt_type="string",
-        dynamic=True,
-        on_change=_on_change(app.set_mode),
-    )
-    plugin.add_option(
-        "lnopt-interval",
-        3600,
-        "seconds between scheduled runs (0: no scheduled runs)",
-        opt_type="int",
-        dynamic=True,
-        on_change=_on_change(app.set_interval),
-    )
-    plugin.add_option(
-        "lnopt-config", None, "YAML file overriding lnopt's defaults", opt_type="string"
-    )
-    plugin.add_option(
-        "lnopt-db",
-        None,
-        f"lnopt's SQLite file (default: {DB_FILE} in the node's lightning-dir)",
-        opt_type="string",
-    )
-    for spec in GUARD_OPTIONS:
-        plugin.add_option(
-            spec.option,
-            None,
-            f"{spec.description}; overrides guard.{spec.key} of the YAML file",
-            opt_type="int",
-            dynamic=True,
-            on_change=_on_change(functools.partial(app.set_guard, spec)),
-        )
-    for listed in LIST_OPTIONS:
-        plugin.add_option(
-            listed.option,
-            None,
-            f"{listed.description} (repeat for more); replaces guard.{listed.key} of the YAML file",
-            opt_type="string",
-            multi=True,
-        )
 
 
 def background_method(app: LnoptApp, handler: Callable[..., Any]) -> Callable[..., None]:

@@ -67,6 +67,9 @@ class DecisionConfig:
     close_min_age_days: int = 30
     min_confidence: float = 0.3
     fee_elasticity: float = 0.5
+    probe_min_forwards_1d: int = 1
+    probe_min_forwards_7d: int = 3
+    probe_step_pct: int = 30
 
 
 @dataclass(frozen=True)

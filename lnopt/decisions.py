@@ -27,6 +27,12 @@ The precedence, first asked first:
    fee of the other nodes' channels toward the same peer): lower the fee by one step, not below
    that median. When the fee is already at or below it, or there is nothing to compare with,
    the channel is kept, saying so.
+9. ``probe_price``: demand holds at the current price (at least ``probe_min_forwards_1d``
+   forwards out in the last day and ``probe_min_forwards_7d`` in 7 days): the fee is raised by
+   ``probe_step_pct`` percent to find the price the demand bears. Whoever pays a fee chooses
+   it among the alternatives; as long as they keep choosing us, the price is not too high.
+   When a probe goes too far the demand stops, and ``lower_fees`` brings the fee back down
+   step by step once the liquidity has sat idle for a week.
 
 A fee step is ``fee_step_pct`` percent of the current fee rate, at least ``fee_step_min_ppm``.
 A proposal changes only ``fee_ppm`` (base fee, HTLC limits and CLTV delta are kept) and never
@@ -77,7 +83,9 @@ class ChannelFacts:
     """
 
     local_ratio: float
+    forwards_out_1d: int
     forwards_out_7d: int
+    forwards_out_30d: int
     local_failed_7d: int
     volume_out_7d_msat: int
     fees_earned_30d_msat: int
@@ -131,6 +139,7 @@ PRECEDENCE = (
     "rebalance",
     "raise_fees",
     "lower_fees",
+    "probe_price",
 )
 
 
@@ -204,7 +213,9 @@ def channel_facts(snapshot: NodeSnapshot, channel: Channel) -> ChannelFacts:
     alternatives = snapshot.graph.policies_toward(channel.peer_id, exclude_source=snapshot.node_id)
     return ChannelFacts(
         local_ratio=channel.local_ratio,
+        forwards_out_1d=activity.last_1d.forwards_out,
         forwards_out_7d=activity.last_7d.forwards_out,
+        forwards_out_30d=activity.last_30d.forwards_out,
         local_failed_7d=activity.last_7d.local_failed,
         volume_out_7d_msat=activity.last_7d.volume_out_msat,
         fees_earned_30d_msat=activity.last_30d.fees_earned_msat,
@@ -411,6 +422,36 @@ def lower_fees(context: RuleContext) -> Outcome | None:
             f"Lower the fee by one step, not below that median: {current_ppm} → {new_ppm} ppm.",
         ),
     )
+
+
+@rule("probe_price")
+def probe_price(context: RuleContext) -> Outcome | None:
+    limits, facts = context.thresholds, context.facts
+    if not (
+        facts.forwards_out_1d >= max(1, limits.probe_min_forwards_1d)
+        and facts.forwards_out_7d >= limits.probe_min_forwards_7d
+    ):
+        return None
+    current_ppm = context.channel.our_policy.fee_ppm
+    new_ppm = current_ppm + probe_step_ppm(current_ppm, limits)
+    return _reprice(
+        context,
+        Action.RAISE_FEES,
+        new_ppm,
+        (
+            f"Demand holds at {current_ppm} ppm: {facts.forwards_out_1d} forwards out in the "
+            f"last day and {facts.forwards_out_7d} in 7 days (at least "
+            f"{limits.probe_min_forwards_1d} and {limits.probe_min_forwards_7d}).",
+            "Payers choose us among the alternatives at this price: it is not too high.",
+            f"Probe a higher price, {limits.probe_step_pct}% up: {current_ppm} → {new_ppm} ppm; "
+            "if the demand stops, the fee comes back down.",
+        ),
+    )
+
+
+def probe_step_ppm(current_ppm: int, thresholds: DecisionConfig) -> int:
+    """One upward probe: ``probe_step_pct`` percent of the rate, at least ``fee_step_min_ppm``."""
+    return max(thresholds.fee_step_min_ppm, max(0, current_ppm) * thresholds.probe_step_pct // 100)
 
 
 def hold(context: RuleContext) -> Outcome:

@@ -25,9 +25,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pyln.client import LightningRpc, RpcError
 
-from lnopt.backends.base import Backend
+from lnopt.backends.base import Backend, ForwardPage
 from lnopt.backends.cln import (
     ClnBackend,
+    ForwardPosition,
     channel_from_peerchannel,
     channel_state,
     forward_from_listforwards,
@@ -187,18 +188,21 @@ class TestBackendContract:
             assert channel.opener is Opener(truth["opener"])
             assert channel.peer_id == truth["peer_id"]
 
-    def test_forwards_are_read_whole_and_oldest_first(self, harness: Harness) -> None:
+    def test_forwards_are_read_whole_and_each_page_oldest_first(self, harness: Harness) -> None:
         harness.add_settled_forwards(23)
         forwards: list[Forward] = []
         since: int | None = None
         for _ in range(10):
             page = harness.backend.forwards(since, limit=10)
+            assert len(page.forwards) <= 10 or page.next_index is None
+            received = [f.received_s for f in page.forwards]
+            assert received == sorted(received)
             forwards += page.forwards
             if page.next_index is None or not page.forwards:
                 break
             since = page.next_index
-        assert len(forwards) == harness.forward_count() == 23
-        assert [f.received_s for f in forwards] == sorted(f.received_s for f in forwards)
+        distinct = {(f.in_channel, f.in_htlc_id) for f in forwards}
+        assert len(distinct) == harness.forward_count() == 23
         assert all(f.status is ForwardStatus.SETTLED for f in forwards)
         assert all(f.in_msat - f.out_msat == f.fee_msat for f in forwards if f.out_msat)
 
@@ -269,22 +273,80 @@ def test_something_that_is_not_a_short_channel_id_never_reaches_setchannel(
     assert standin.calls_to("setchannel") == []
 
 
-def test_modern_nodes_page_forwards_by_created_index(socket_dir: Path) -> None:
+def test_modern_nodes_page_new_forwards_by_created_then_changed_ones_by_updated_index(
+    socket_dir: Path,
+) -> None:
+    # Given a node with 25 settled forwards (each offered, then resolved: updated 1..25)
     state = build_node(6, forwards=25)
-    assert len(state.forwards) == 25
     with StandinNode(state, socket_dir / "rpc") as node:
         backend = ClnBackend.from_socket(node.socket_path)
+
+        # When the history is read ten at a time
         first = backend.forwards(None, limit=10)
         second = backend.forwards(first.next_index, limit=10)
+        third = backend.forwards(second.next_index, limit=10)
+
+        # Then the new forwards come by created_index, and once they run out the changed ones
+        # by updated_index, within the limit; each next_index packs where both reads stopped
         assert [f.created_index for f in first.forwards] == list(range(1, 11))
         assert [f.created_index for f in second.forwards] == list(range(11, 21))
-        assert second.next_index == 21
-        params = [call.params for call in node.calls_to("listforwards")]
-        assert params == [
+        assert [f.created_index for f in third.forwards] == [1, 2, 3, 4, 5, *range(21, 26)]
+        assert [ForwardPosition.unpack(p.next_index) for p in (first, second, third)] == [
+            ForwardPosition(created=11, updated=1),
+            ForwardPosition(created=21, updated=1),
+            ForwardPosition(created=26, updated=6),
+        ]
+        assert [call.params for call in node.calls_to("listforwards")] == [
             {"index": "created", "start": 0, "limit": 10},
             {"index": "created", "start": 11, "limit": 10},
+            {"index": "created", "start": 21, "limit": 10},
+            {"index": "updated", "start": 1, "limit": 5},
         ]
-        assert backend.forwards(10_000).next_index == 10_000
+        far = ForwardPosition(created=10_000, updated=20_000).pack()
+        assert backend.forwards(far) == ForwardPage(forwards=(), next_index=far)
+
+
+def test_a_forward_resolved_after_a_read_and_one_failed_before_it_was_offered_are_read_next(
+    socket_dir: Path,
+) -> None:
+    # Given a node with three settled forwards and one still offered, read to the end
+    state = build_node(6, forwards=3)
+    a, b = (c.short_channel_id or "" for c in state.channels[:2])
+    pending = state.add_forward(a, b, 70_000, status="offered")
+    with StandinNode(state, socket_dir / "rpc") as node:
+        backend = ClnBackend.from_socket(node.socket_path)
+        read = backend.forwards(None)
+        assert pending["created_index"] in {f.created_index for f in read.forwards}
+        assert "updated_index" not in pending
+
+        # When the offered one settles and a new one fails before it is offered (so it never
+        # changes and has no updated_index)
+        settled = node.resolve_forward(pending["created_index"], "settled")
+        failed = node.add_forward(b, a, 80_000, status="local_failed")
+        after = backend.forwards(read.next_index)
+
+        # Then the next read has exactly those two, each in its final status
+        assert settled["updated_index"] == 4 and "updated_index" not in failed
+        statuses = {f.created_index: f.status for f in after.forwards}
+        assert statuses == {
+            pending["created_index"]: ForwardStatus.SETTLED,
+            failed["created_index"]: ForwardStatus.LOCAL_FAILED,
+        }
+        assert ForwardPosition.unpack(after.next_index) == ForwardPosition(
+            created=failed["created_index"] + 1, updated=5
+        )
+
+
+def test_a_forward_position_packs_both_indexes_in_one_increasing_integer() -> None:
+    positions = [ForwardPosition(0, 1), ForwardPosition(0, 7), ForwardPosition(3, 1)]
+    packed = [p.pack() for p in positions]
+    assert packed == sorted(packed) and len(set(packed)) == 3
+    assert [ForwardPosition.unpack(p) for p in packed] == positions
+    assert ForwardPosition.unpack(None) == ForwardPosition(created=0, updated=1)
+    big = ForwardPosition(created=2**64 - 1, updated=2**64 - 1)
+    assert ForwardPosition.unpack(big.pack()) == big
+    with pytest.raises(InvalidRequest, match="never negative"):
+        ForwardPosition.unpack(-1)
 
 
 def test_legacy_nodes_give_all_forwards_without_paging(socket_dir: Path) -> None:
@@ -548,6 +610,31 @@ def test_standin_moves_balances_with_settled_forwards_only() -> None:
     assert "resolved_time" in failed and "resolved_time" not in local
     assert "out_msat" not in local and local["failcode"] == 4103
     assert (a.to_us_msat - a_before, b_before - b.to_us_msat) == (forward["in_msat"], 1_000_000)
+
+
+def test_standin_lists_forwards_by_updated_index_as_lightningd_does(socket_dir: Path) -> None:
+    # Given two offered forwards resolved in the opposite order, and one failed before offering
+    state = build_node(3)
+    a, b = (c.short_channel_id or "" for c in state.channels[:2])
+    first = state.add_forward(a, b, 1_000, status="offered")
+    second = state.add_forward(a, b, 2_000, status="offered")
+    never_changed = state.add_forward(a, b, 3_000, status="local_failed")
+    state.resolve_forward(second["created_index"], "failed")
+    state.resolve_forward(first["created_index"], "settled")
+
+    # When listforwards is asked by updated_index, from 1 and from 0
+    with StandinNode(state, socket_dir / "rpc") as node:
+        rpc = LightningRpc(str(node.socket_path))
+        changed = rpc.call("listforwards", {"index": "updated", "start": 1})["forwards"]
+        from_zero = rpc.call("listforwards", {"index": "updated", "start": 0})["forwards"]
+
+    # Then each change took the next value of the node's counter, in the order it happened,
+    # and the forward that never changed has no updated_index and is listed only from 0
+    assert [(f["created_index"], f["updated_index"]) for f in changed] == [(2, 1), (1, 2)]
+    assert [f["created_index"] for f in from_zero] == [never_changed["created_index"], 2, 1]
+    assert "updated_index" not in never_changed
+    with pytest.raises(ValueError, match="cannot resolve a settled forward"):
+        state.resolve_forward(first["created_index"], "failed")
 
 
 def test_standin_state_survives_json() -> None:

@@ -3,6 +3,7 @@ against a stand-in node serving the JSON-RPC socket."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import time
@@ -13,18 +14,21 @@ from typing import Any
 import pytest
 from pyln.client.plugin import Request
 
+from lnopt.backends.cln import ForwardPosition
 from lnopt.config import HEURISTIC_NAMES, default_config
 from lnopt.errors import BackendUnavailable
+from lnopt.store import Store
 from lnopt_plugin import UNEXPECTED_ERROR_CODE, answer
 from tests.plugin_harness import (
     RPC_FILE,
     PluginErrorReply,
+    PluginExited,
     PluginProcess,
     forward_event,
     short_lightning_dir,
     wait_for,
 )
-from tests.standin_node import LEGACY, Flavour, NodeState, StandinNode, build_node
+from tests.standin_node import LEGACY, Close, Flavour, NodeState, StandinNode, build_node
 
 METHODS = {
     "lnopt-score",
@@ -608,6 +612,128 @@ def test_backfill_reads_the_forwards_the_node_made_while_the_plugin_was_away(
 
     assert (counts["settled"], counts["failed"]) == (1, 1)
     assert plugin.call("lnopt-status")["counts"]["forwards"] == 2
+
+
+def counted(plugin: PluginProcess, total: int) -> dict[str, int]:
+    """The status counts once ``total`` forwards are counted."""
+    counts: dict[str, int] = wait_for(
+        lambda: (k := plugin.call("lnopt-status")["counts"])["forwards"] == total and k,
+        what=f"{total} forwards counted",
+    )
+    return counts
+
+
+def test_a_forward_that_settled_while_the_plugin_was_stopped_is_counted_once(
+    node: StandinNode, launch: Launch
+) -> None:
+    # Given a plugin that backfilled one settled forward and one still offered, and got the
+    # offered one's forward_event, then stopped
+    a, b, c = (ch.short_channel_id or "" for ch in node.state.channels[3:6])
+    now = time.time()
+    node.add_forward(a, b, 100_000_000, received_time=now - 3600)
+    offered = node.add_forward(b, c, 50_000_000, received_time=now - 60, status="offered")
+    first = launch()
+    counted(first, 1)
+    first.send_forward_event({**offered, "payment_hash": "11" * 32})
+    assert first.close() == 0
+
+    # When, while it is stopped, the offered forward settles and another fails before it is
+    # offered, and the plugin starts again
+    node.resolve_forward(offered["created_index"], "settled", resolved_time=now - 30)
+    node.add_forward(c, a, 20_000_000, received_time=now - 20, status="local_failed")
+    node.clear_calls()
+    restarted = launch()
+    counts = counted(restarted, 3)
+    restarted.send_forward_event({**offered, "payment_hash": "11" * 32})  # late, live: once
+    time.sleep(0.5)
+
+    # Then both count once; the backfill read on from where the first run stopped, the
+    # settled forward by its updated_index
+    assert (counts["settled"], counts["local_failed"]) == (2, 1)
+    assert restarted.call("lnopt-status")["counts"]["forwards"] == 3
+    assert [call.params for call in node.calls_to("listforwards")][:2] == [
+        {"index": "created", "start": 3, "limit": 1000},
+        {"index": "updated", "start": 2, "limit": 999},
+    ]
+
+
+def test_a_plugin_killed_mid_backfill_resumes_after_its_last_page(ldir: Path) -> None:
+    # Given a node with 2100 forwards (three pages) that kills the plugin when it asks for
+    # the second page
+    state = build_node(6, seed=21, forwards=2100)
+    assert len(state.forwards) == 2100
+    node = start_node(ldir, state)
+    plugin = PluginProcess(ldir).start()
+    killed: list[int] = []
+
+    def kill_on_the_second_page(call: Any) -> Close | None:
+        if killed or call.params.get("start") != 1001:
+            return None
+        killed.append(plugin.pid)
+        plugin.kill_now()
+        return Close.CLOSE
+
+    node.on_call("listforwards", kill_on_the_second_page)
+    try:
+        with contextlib.suppress(PluginExited):  # the kill may come before init's answer
+            plugin.handshake({"lnopt-interval": 0})
+        plugin.wait(20)
+        plugin.close()
+        assert killed == [plugin.pid]
+        store = Store(ldir / "lnopt.sqlite3")
+        try:
+            assert store.forward_counts()["settled"] == 1000
+            assert store.forward_cursor("cln") == ForwardPosition(created=1001).pack()
+        finally:
+            store.close()
+
+        # When it is started again on the same store
+        node.clear_calls()
+        restarted = PluginProcess(ldir).start()
+        try:
+            assert restarted.handshake({"lnopt-interval": 0}) is None
+            counts = counted(restarted, 2100)
+            time.sleep(0.5)
+
+            # Then it read on from the second page, and every forward counts once
+            assert node.calls_to("listforwards")[0].params == {
+                "index": "created",
+                "start": 1001,
+                "limit": 1000,
+            }
+            assert counts["settled"] == 2100
+            assert restarted.call("lnopt-status")["counts"]["forwards"] == 2100
+        finally:
+            restarted.close()
+    finally:
+        node.stop()
+
+
+def test_a_legacy_node_is_backfilled_whole_at_each_start_and_counted_once(
+    ldir: Path, launch: Launch
+) -> None:
+    # Given a v23.08 node (no paging) with two forwards, seen by a first run of the plugin
+    node = start_node(ldir, scenario_state(), LEGACY)
+    try:
+        a, b = (ch.short_channel_id or "" for ch in node.state.channels[:2])
+        now = time.time()
+        node.add_forward(a, b, 10_000_000, received_time=now - 600)
+        node.add_forward(b, a, 20_000_000, received_time=now - 500, status="failed")
+        first = launch()
+        counted(first, 2)
+        assert first.close() == 0
+
+        # When one more forward happens while it is stopped and it starts again
+        node.add_forward(a, b, 30_000_000, received_time=now - 400)
+        restarted = launch()
+        counts = counted(restarted, 3)
+        time.sleep(0.5)
+
+        # Then each start read the whole history in one call, and each forward counts once
+        assert (counts["settled"], counts["failed"]) == (2, 1)
+        assert [call.params for call in node.calls_to("listforwards")] == [{}, {}]
+    finally:
+        node.stop()
 
 
 def test_shutdown_notification_ends_the_process_cleanly(node: StandinNode, ldir: Path) -> None:

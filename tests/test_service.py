@@ -13,14 +13,17 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from lnopt.backends.cln import ClnBackend, ForwardPosition
+from lnopt.backends.cln_shapes import forward_from_listforwards
 from lnopt.config import Config, default_config
-from lnopt.errors import InvalidRequest
+from lnopt.errors import BackendUnavailable, InvalidRequest
 from lnopt.model import Channel, Forward, ForwardStatus, Mode
 from lnopt.service import Optimizer, Scheduler, parse_mode
 from lnopt.store import JournalStatus, ProposalStatus, RunRecord, Store
 from tests.factories import both_directions, channel, node_id
 from tests.memory_backend import Crash, MemoryBackend
-from tests.plugin_harness import wait_for
+from tests.plugin_harness import short_lightning_dir, wait_for
+from tests.standin_node import LEGACY, Call, Close, StandinNode, build_node
 
 T0 = 1_760_000_000.0
 DAY_S = 86_400
@@ -388,6 +391,122 @@ def test_backfill_counts_the_node_history_once_across_pages(store: Store, clock:
 
     assert (first, second) == (25, 0)
     assert store.forward_counts()["settled"] == 25
+    assert store.forward_cursor(backend.name) == 26
+
+
+def cln_optimizer(node: StandinNode, store: Store, clock: Clock) -> Optimizer:
+    return Optimizer(ClnBackend.from_socket(node.socket_path), store, default_config(), clock=clock)
+
+
+def test_a_forward_that_settled_while_lnopt_was_stopped_is_counted_once(
+    tmp_path: Path, clock: Clock
+) -> None:
+    # Given a node with four settled forwards and one offered, backfilled, with the offered
+    # forward's live event recorded (it counts for nothing yet and leaves the cursor alone)
+    state = build_node(4, forwards=4)
+    assert [f["status"] for f in state.forwards] == ["settled"] * 4
+    a, b = (c.short_channel_id or "" for c in state.channels[:2])
+    offered = state.add_forward(a, b, 90_000, status="offered")
+    db = tmp_path / "lnopt.sqlite3"
+    with short_lightning_dir() as sockets, StandinNode(state, sockets / "rpc") as node:
+        store = Store(db)
+        assert cln_optimizer(node, store, clock).backfill() == 4
+        cursor = store.forward_cursor("cln")
+        assert store.record_forwards([forward_from_listforwards(offered)]) == 0
+        assert store.forward_cursor("cln") == cursor
+        store.close()
+
+        # When, while lnopt is stopped, the offered forward settles and another fails before
+        # it is offered, and lnopt starts again and backfills
+        settled_now = node.resolve_forward(offered["created_index"], "settled")
+        node.add_forward(b, a, 80_000, status="local_failed")
+        node.clear_calls()
+        store = Store(db)
+        restarted = cln_optimizer(node, store, clock)
+        counted = restarted.backfill()
+
+        # Then both are counted once: the settled one found by its updated_index (the created
+        # read starts past it), the other by its created_index; a last, empty read ends the
+        # backfill; nothing counts twice after
+        assert counted == 2
+        assert [call.params for call in node.calls_to("listforwards")] == [
+            {"index": "created", "start": 6, "limit": 1000},
+            {"index": "updated", "start": 5, "limit": 999},
+            {"index": "created", "start": 7, "limit": 1000},
+            {"index": "updated", "start": 6, "limit": 1000},
+        ]
+        assert store.forward_counts() == {"settled": 5, "failed": 0, "local_failed": 1, "total": 6}
+        assert restarted.backfill() == 0
+        assert store.record_forwards([forward_from_listforwards(settled_now)]) == 0
+        assert store.forward_counts()["total"] == 6
+        store.close()
+
+
+def test_a_backfill_cut_short_resumes_after_its_last_page_and_counts_each_once(
+    tmp_path: Path, clock: Clock
+) -> None:
+    # Given a node with 25 forwards whose connection drops on the third page of a backfill
+    state = build_node(6, forwards=25)
+    assert len(state.forwards) == 25
+    db = tmp_path / "lnopt.sqlite3"
+    with short_lightning_dir() as sockets, StandinNode(state, sockets / "rpc") as node:
+        pages = 0
+
+        def drop_the_third_page(call: Call) -> Close | None:
+            nonlocal pages
+            pages += 1
+            return Close.CLOSE if pages == 3 else None
+
+        node.on_call("listforwards", drop_the_third_page)
+        store = Store(db)
+        with pytest.raises(BackendUnavailable, match="connection lost during listforwards"):
+            cln_optimizer(node, store, clock).backfill(page_size=10)
+        assert store.forward_counts()["settled"] == 20
+        assert ForwardPosition.unpack(store.forward_cursor("cln")) == ForwardPosition(21, 1)
+        store.close()
+
+        # When lnopt starts again and backfills
+        node.clear_calls()
+        store = Store(db)
+        resumed = cln_optimizer(node, store, clock).backfill(page_size=10)
+
+        # Then it reads on from the first forward it had not recorded, and each counts once
+        assert resumed == 5
+        assert node.calls_to("listforwards")[0].params == {
+            "index": "created",
+            "start": 21,
+            "limit": 10,
+        }
+        assert store.forward_counts() == {
+            "settled": 25,
+            "failed": 0,
+            "local_failed": 0,
+            "total": 25,
+        }
+        store.close()
+
+
+def test_a_node_that_cannot_page_is_backfilled_whole_and_counted_once(
+    store: Store, clock: Clock
+) -> None:
+    # Given a v23.08 node (no listforwards paging) with six forwards, backfilled once
+    state = build_node(4, forwards=6)
+    a, b = (c.short_channel_id or "" for c in state.channels[:2])
+    with short_lightning_dir() as sockets:
+        with StandinNode(state, sockets / "rpc", flavour=LEGACY) as node:
+            service = cln_optimizer(node, store, clock)
+            first = service.backfill(page_size=4)
+            # When two more forwards happen and it backfills again
+            node.add_forward(a, b, 50_000)
+            node.add_forward(b, a, 60_000, status="failed")
+            second = service.backfill(page_size=4)
+
+    # Then each backfill read the whole history in one unpaged call (the node's version says
+    # it cannot page), no cursor was kept, and every forward counts once
+    assert (first, second) == (6, 2)
+    assert [call.params for call in node.calls_to("listforwards")] == [{}, {}]
+    assert store.forward_cursor("cln") is None
+    assert store.forward_counts() == {"settled": 7, "failed": 1, "local_failed": 0, "total": 8}
 
 
 # --- history, status, report -------------------------------------------------------------------

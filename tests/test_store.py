@@ -114,6 +114,8 @@ def test_an_older_file_is_migrated_and_keeps_its_data(tmp_path: Path) -> None:
     assert store.new_batch_id() == "b1"
     assert store.forward_counts()["settled"] == 1
     assert store.activity(now_s=NOW)[B].last_1d.fees_earned_msat == 1000
+    # and, having no backfill cursor yet, its next backfill starts from the beginning
+    assert store.forward_cursor("cln") is None
     store.close()
 
 
@@ -171,7 +173,43 @@ def test_replayed_events_and_overlapping_backfill_never_double_count(store: Stor
     assert activity[B].last_1d.forwards_out == 8
     assert activity[A].last_1d.forwards_in == 8
     assert activity[B].last_1d.fees_earned_msat == 8 * 1000
-    assert store.last_forward_index() == 8
+
+
+def test_a_backfill_page_moves_its_cursor_and_live_events_never_do(tmp_path: Path) -> None:
+    # given a store with no cursor
+    store = Store(tmp_path / "lnopt.sqlite3")
+    assert store.forward_cursor("cln") is None
+    # when a backfill page is recorded with where the next read starts (wider than 64 bits),
+    # and then live events arrive, one of them a forward the page had
+    position = 7 << 64 | 3
+    assert store.record_backfill_page([fwd(1), fwd(2)], source="cln", next_index=position) == 2
+    assert store.record_forwards([fwd(2), fwd(3)]) == 1
+    # then the cursor is the page's, kept per backend and across a reopen, and each forward
+    # counted once
+    store.close()
+    store = Store(tmp_path / "lnopt.sqlite3")
+    assert store.forward_cursor("cln") == position
+    assert store.forward_cursor("sim") is None
+    assert store.forward_counts()["settled"] == 3
+    store.record_backfill_page([], source="cln", next_index=position + 1)
+    assert store.forward_cursor("cln") == position + 1
+    store.close()
+
+
+def test_a_backfill_page_that_cannot_be_stored_leaves_the_cursor_where_it_was(
+    store: Store,
+) -> None:
+    # given a cursor after a first page
+    store.record_backfill_page([fwd(1)], source="cln", next_index=10)
+    # when the next page holds an amount SQLite cannot store
+    too_big = fwd(3, in_msat=2**70)
+    with pytest.raises(StoreError, match="write failed"):
+        store.record_backfill_page([fwd(2), too_big], source="cln", next_index=20)
+    # then neither its forwards nor its cursor were written: the page will be read again
+    assert store.forward_cursor("cln") == 10
+    assert store.forward_counts()["total"] == 1
+    with pytest.raises(InvalidRequest, match="never negative"):
+        store.record_backfill_page([], source="cln", next_index=-1)
 
 
 def test_the_first_final_status_stands(store: Store) -> None:

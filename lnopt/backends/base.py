@@ -7,7 +7,10 @@ leak past it. Contract:
 - :meth:`Backend.node_info` and :meth:`Backend.channels` read the node as it is now.
 - :meth:`Backend.gossip` returns the public graph (which includes our public channels).
 - :meth:`Backend.forwards` returns forwarding history, oldest first, from ``since_index`` on
-  (an opaque, increasing position: ``created_index`` on Core Lightning); ``None`` reads all.
+  (an opaque, increasing position only the backend reads: the ``next_index`` of an earlier
+  page, e.g. a ``created_index`` and an ``updated_index`` packed together on Core Lightning);
+  ``None`` reads from the start. A page may repeat forwards an earlier page had (the store
+  counts each once); a backend that cannot page answers everything with ``next_index`` None.
 - :meth:`Backend.set_policy` changes only the base fee and the fee rate of one channel, leaving
   every other field as it is, and returns the policy the node reports afterwards. An unknown
   channel raises :class:`~lnopt.errors.BackendRefused`; a negative fee is refused the same way.

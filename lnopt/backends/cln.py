@@ -4,8 +4,8 @@ Works with Core Lightning v23.08 and newer (``listpeerchannels`` since v23.02). 
 between versions is detected once, from ``getinfo``'s version, or, when the version string is not
 a release number, from the node's "unknown parameter" error, and remembered:
 
-- ``listforwards index=created start= limit=`` pages the history from v23.11; older nodes
-  answer every forward at once, without ``created_index``.
+- ``listforwards index=created|updated start= limit=`` pages the history from v23.11 (see
+  :class:`ForwardPosition`); older nodes answer every forward at once, without indexes.
 - ``listpeerchannels short_channel_id=`` reads one channel from v25.05; older nodes read all
   channels and the one asked for is picked out.
 - ``updates.remote`` (v24.02) carries the peer's policy toward us; without it the peer's policy
@@ -41,7 +41,9 @@ from lnopt.backends.cln_shapes import (
     forwards_of,
     graph_of,
     needs_gossip_policy,
+    oldest_first,
     our_policy,
+    paged_forwards_of,
     release_of,
 )
 from lnopt.errors import BackendError, BackendRefused, BackendUnavailable, InvalidRequest
@@ -53,6 +55,7 @@ __all__ = [
     "INVALID_PARAMS",
     "Capability",
     "ClnBackend",
+    "ForwardPosition",
     "RpcClient",
     "channel_from_peerchannel",
     "channel_state",
@@ -70,6 +73,41 @@ class Capability(enum.Enum):
 
     FORWARD_PAGING = (23, 11)  # listforwards index/start/limit
     PEERCHANNEL_SCID_FILTER = (25, 5)  # listpeerchannels short_channel_id
+
+
+_POSITION_BITS = 64  # both indexes are u64 on Core Lightning
+_POSITION_MASK = (1 << _POSITION_BITS) - 1
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ForwardPosition:
+    """Where the next paged read of the node's forwards starts: a ``created_index`` and an
+    ``updated_index``, packed into the one opaque, increasing integer of the Backend contract.
+
+    ``listforwards`` pages by either index (v23.11). ``created_index`` numbers forwards as they
+    are first recorded; ``updated_index`` takes the next value of one node-wide counter each
+    time a forward's status changes, and is absent on a forward that never changed. Neither
+    alone sees everything: a forward offered before the last read and settled since keeps its
+    old ``created_index``, and one that failed before it was offered (``local_failed``) is
+    created final and never gets an ``updated_index``, so ``index=updated start>=1`` never
+    lists it. Reading both from where the last read stopped sees every forward that became
+    final since.
+    """
+
+    created: int = 0  # listforwards index=created start=
+    updated: int = 1  # listforwards index=updated start= (0 would list unchanged ones too)
+
+    def pack(self) -> int:
+        return self.created << _POSITION_BITS | self.updated
+
+    @classmethod
+    def unpack(cls, position: int | None) -> ForwardPosition:
+        """The position ``pack`` made; None is the start of the history."""
+        if position is None:
+            return cls()
+        if position < 0:
+            raise InvalidRequest(f"a forward position is never negative, got {position}")
+        return cls(created=position >> _POSITION_BITS, updated=position & _POSITION_MASK)
 
 
 class RpcClient(Protocol):
@@ -150,27 +188,39 @@ class ClnBackend(Backend):
             return self._graph
 
     def forwards(self, since_index: int | None = None, limit: int = 10_000) -> ForwardPage:
-        """Forwards from ``created_index`` ``since_index`` on (inclusive), oldest first.
+        """Forwards from ``since_index`` on (a packed :class:`ForwardPosition`), oldest first.
 
-        Paged by ``created_index`` where the node can (``next_index`` is one past the last
-        forward read); on older nodes every forward at once, with ``next_index`` None.
+        Where the node pages, the forwards created since are read first, ``limit`` at a time
+        (``index=created``); once they are all read, those whose status changed since
+        (``index=updated``). A forward can be in both; the store counts it once.
+        ``next_index`` packs where each read stopped. Older nodes answer every forward at once,
+        with ``next_index`` None.
         """
-        start = since_index or 0
-        paged = self._where_supported(
+        position = ForwardPosition.unpack(since_index)
+        created = self._where_supported(
             Capability.FORWARD_PAGING,
             "listforwards",
-            {"index": "created", "start": start, "limit": limit},
+            {"index": "created", "start": position.created, "limit": limit},
         )
-        if paged is not None:
-            forwards = forwards_of(paged)
-            last = max((f.created_index or 0 for f in forwards), default=start - 1)
-            return ForwardPage(forwards=forwards, next_index=max(start, last + 1))
-        forwards = forwards_of(self._call("listforwards"))
-        if since_index is not None:
-            forwards = tuple(
-                f for f in forwards if f.created_index is None or f.created_index >= since_index
+        if created is None:
+            return ForwardPage(forwards=forwards_of(self._call("listforwards")), next_index=None)
+        new, last_created = paged_forwards_of(created, "created_index")
+        if last_created is not None:
+            position = dataclasses.replace(
+                position, created=max(position.created, last_created + 1)
             )
-        return ForwardPage(forwards=forwards, next_index=None)
+        if len(new) >= limit:
+            return ForwardPage(forwards=oldest_first(new), next_index=position.pack())
+        changed_answer = self._call(
+            "listforwards",
+            {"index": "updated", "start": position.updated, "limit": limit - len(new)},
+        )
+        changed, last_updated = paged_forwards_of(changed_answer, "updated_index")
+        if last_updated is not None:
+            position = dataclasses.replace(
+                position, updated=max(position.updated, last_updated + 1)
+            )
+        return ForwardPage(forwards=oldest_first((*new, *changed)), next_index=position.pack())
 
     def node_aliases(self) -> dict[str, str]:
         """Node id → alias of every node the gossip has an announcement of."""

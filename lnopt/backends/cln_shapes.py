@@ -234,6 +234,18 @@ def graph_of(items: Iterable[Any]) -> NetworkGraph:
 def forwards_of(answer: Any) -> tuple[Forward, ...]:
     """The forwards of a ``listforwards`` answer, oldest first."""
     items = Fields(answer, "listforwards").array("forwards")
-    forwards = [forward_from_listforwards(item) for item in items]
-    forwards.sort(key=lambda f: (f.created_index or 0, f.received_s))
-    return tuple(forwards)
+    return oldest_first(forward_from_listforwards(item) for item in items)
+
+
+def oldest_first(forwards: Iterable[Forward]) -> tuple[Forward, ...]:
+    """Forwards in the order the node created them (by ``received_time`` where it does not say)."""
+    return tuple(sorted(forwards, key=lambda f: (f.created_index or 0, f.received_s)))
+
+
+def paged_forwards_of(answer: Any, index_field: str) -> tuple[tuple[Forward, ...], int | None]:
+    """The forwards of a paged ``listforwards`` answer and the highest ``index_field``
+    (``created_index`` or ``updated_index``) among them; None for an empty page."""
+    items = Fields(answer, "listforwards").array("forwards")
+    forwards = tuple(forward_from_listforwards(item) for item in items)
+    indexes = (Fields(item, "listforwards item").opt_integer(index_field) for item in items)
+    return forwards, max((i for i in indexes if i is not None), default=None)

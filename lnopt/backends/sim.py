@@ -6,7 +6,8 @@ It follows Core Lightning's behaviour where lnopt depends on it:
   the node enforces now;
 - ``gossip`` is ``listchannels``: the public graph, our own channels included with the policy
   our node last set; like :class:`~lnopt.backends.cln.ClnBackend` it is re-read at most every
-  ``graph_refresh_s`` seconds;
+  ``graph_refresh_s`` seconds (6 hours here: only our own fees change in a simulation, and
+  rebuilding a 50,000-channel graph costs half a second);
 - ``forwards`` is ``listforwards`` paged by ``created_index``: settled, failed and
   local-failed forwards in the order they happened;
 - ``set_policy`` is ``setchannel id feebase feeppm``: only the fees change; an unknown short
@@ -51,7 +52,7 @@ class SimBackend(Backend):
         gossip: GossipModel,
         clock: Callable[[], float],
         start_s: float,
-        graph_refresh_s: float = 3600.0,
+        graph_refresh_s: float = 6 * 3600.0,
     ) -> None:
         self._our = our
         self._ledger = ledger

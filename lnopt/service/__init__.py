@@ -10,10 +10,12 @@ real apply, approval or rollback is refused); ``advise`` queues proposals for an
 approve or reject; ``auto`` applies what the guard allows on the schedule. Recovery of a change
 a crash left open is not a new change: it runs in every mode, before anything else touches fees.
 
-Parts: :mod:`~lnopt.service.optimizer` (the pipeline, the advise queue, rollback, recovery,
-backfill), :mod:`~lnopt.service.targets` (what an operator's request names: modes, channels,
-proposals, rollback targets) and :mod:`~lnopt.service.scheduler` (the background thread). The
-value types it answers with and the read-only views live in :mod:`lnopt.reports`.
+Parts: :mod:`~lnopt.service.optimizer` (the pipeline, the advise queue, rollback, recovery),
+:mod:`~lnopt.service.proposals` (which queued proposals still apply when approved),
+:mod:`~lnopt.service.backfill` (reading the node's forwarding history from a stored cursor),
+:mod:`~lnopt.service.targets` (what an operator's request names: modes, channels, proposals,
+rollback targets) and :mod:`~lnopt.service.scheduler` (the background thread). The value types
+it answers with and the read-only views live in :mod:`lnopt.reports`.
 
 Thread safety: everything that reads the node and may act on it holds one lock, so a scheduled
 run and an operator's call never interleave; :meth:`Optimizer.status`, :meth:`Optimizer.history`

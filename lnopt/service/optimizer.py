@@ -12,11 +12,10 @@ from lnopt.backends.base import Backend
 from lnopt.config import Config
 from lnopt.decisions import decide
 from lnopt.errors import InvalidRequest
-from lnopt.executor import BatchResult, ChangeOutcome, Executor, RecoveryResult, same_fees
+from lnopt.executor import BatchResult, Executor, RecoveryResult
 from lnopt.graph import GraphMetrics, NetworkGraph
 from lnopt.guard import review
 from lnopt.model import (
-    ChannelPolicy,
     ChannelScore,
     Decision,
     GuardedChange,
@@ -36,6 +35,8 @@ from lnopt.reports import (
     status_counts,
 )
 from lnopt.scoring import score_channels
+from lnopt.service.backfill import backfill_forwards
+from lnopt.service.proposals import triage, with_outcomes
 from lnopt.service.targets import (
     ALL,
     parse_proposal_id,
@@ -225,23 +226,19 @@ class Optimizer:
             self._ensure_recovered()
             now = self._clock()
             current = {ch.short_channel_id: ch.our_policy for ch in self._backend.channels()}
-            fresh: list[ProposedChange] = []
-            stale: list[ChangeOutcome] = []
-            for proposal in chosen:
-                policy = current.get(proposal.short_channel_id)
-                if policy is None or not same_fees(policy, proposal.old_policy):
-                    self._store.set_proposal_status(
-                        proposal.proposal_id, ProposalStatus.EXPIRED, updated_s=now
-                    )
-                    stale.append(_stale_outcome(proposal, policy))
-                    continue
+            sorted_out = triage(chosen, current)
+            for proposal, _ in sorted_out.expired:
+                self._store.set_proposal_status(
+                    proposal.proposal_id, ProposalStatus.EXPIRED, updated_s=now
+                )
+            for proposal, _ in sorted_out.fresh:
                 self._store.set_proposal_status(
                     proposal.proposal_id, ProposalStatus.APPROVED, updated_s=now
                 )
-                fresh.append(_change_from(proposal, policy))
-            guarded = self._review(fresh, now) if fresh else ()
-            result = self._executor.apply(guarded, dryrun=False) if fresh else None
-            return _with_outcomes(result, stale)
+            changes = [change for _, change in sorted_out.fresh]
+            guarded = self._review(changes, now) if changes else ()
+            result = self._executor.apply(guarded, dryrun=False) if changes else None
+            return with_outcomes(result, [outcome for _, outcome in sorted_out.expired])
 
     def reject(self, proposal_id: int) -> Proposal:
         with self._lock:
@@ -277,20 +274,9 @@ class Optimizer:
         return result
 
     def backfill(self, *, page_size: int = 1000) -> int:
-        """Read the node's forwarding history the store has not seen; returns rows counted."""
-        last = self._store.last_forward_index()
-        since = None if last is None else last + 1
-        counted = 0
-        while True:
-            page = self._backend.forwards(since_index=since, limit=page_size)
-            counted += self._store.record_forwards(page.forwards)
-            if not page.forwards or page.next_index is None:
-                break
-            if since is not None and page.next_index <= since:
-                break
-            since = page.next_index
-        logger.info("event=backfill counted=%d", counted)
-        return counted
+        """Read the node's forwarding history from where the last backfill stopped; returns
+        the forwards newly counted (see :mod:`lnopt.service.backfill`)."""
+        return backfill_forwards(self._backend, self._store, page_size=page_size)
 
     # --- reading the record ----------------------------------------------------------------
 
@@ -378,42 +364,6 @@ def _non_negative(name: str, value: int) -> int:
     if value < 0:
         raise InvalidRequest(f"{name}: {value} is negative; give a whole number >= 0")
     return value
-
-
-def _change_from(proposal: Proposal, current: ChannelPolicy) -> ProposedChange:
-    return ProposedChange(
-        short_channel_id=proposal.short_channel_id,
-        peer_id=proposal.peer_id,
-        old_policy=current,
-        new_policy=current.with_fees(
-            base_fee_msat=proposal.new_policy.base_fee_msat, fee_ppm=proposal.new_policy.fee_ppm
-        ),
-        reasons=proposal.reasons,
-    )
-
-
-def _stale_outcome(proposal: Proposal, current: ChannelPolicy | None) -> ChangeOutcome:
-    why = (
-        "the channel is gone"
-        if current is None
-        else f"the channel's fees changed since it was proposed (now {current.fee_ppm} ppm)"
-    )
-    return ChangeOutcome(
-        change_id=None,
-        short_channel_id=proposal.short_channel_id,
-        old_policy=proposal.old_policy,
-        new_policy=proposal.new_policy,
-        status=None,
-        error=f"proposal {proposal.proposal_id} expired: {why}; nothing was changed",
-    )
-
-
-def _with_outcomes(result: BatchResult | None, extra: Sequence[ChangeOutcome]) -> BatchResult:
-    if result is None:
-        return BatchResult(batch_id=None, dryrun=False, outcomes=tuple(extra))
-    return BatchResult(
-        batch_id=result.batch_id, dryrun=result.dryrun, outcomes=(*result.outcomes, *extra)
-    )
 
 
 def _log_decision(mode: Mode, decision: Decision, guarded: GuardedChange | None) -> None:

@@ -100,10 +100,6 @@ CLTV_DELTA: QuantileTable = (
     (1.0, 2_016),
 )
 
-# Share of nodes by number of channels (1, 2, 3, ...) in the snapshot: 55% have one channel.
-DEGREE_SHARES = (0.546, 0.145, 0.069, 0.040, 0.030, 0.022, 0.016, 0.012, 0.011, 0.009)
-
-
 def sample(table: QuantileTable, rng: np.random.Generator, size: int) -> np.ndarray:
     """``size`` integer draws from a quantile table (see the module docstring)."""
     u = rng.random(size)

@@ -1,15 +1,15 @@
-"""The store: one SQLite file (WAL) holding forwarding activity, runs, the shadow log of
-decisions, the advise queue and the fee journal.
+"""The store: one SQLite file (WAL) holding forwarding activity and the backfill cursors, runs,
+the shadow log of decisions, the advise queue and the fee journal.
 
 :class:`Store` is one object over one connection, assembled from a part per group of tables:
 :mod:`~lnopt.store.schema` (the connection, transactions and numbered migrations),
-:mod:`~lnopt.store.forwards` (forwards, and how they are keyed and counted),
+:mod:`~lnopt.store.forwards` (forwards, how they are keyed and counted, backfill cursors),
 :mod:`~lnopt.store.runs` (runs, decisions and proposals) and :mod:`~lnopt.store.journal` (the
 fee journal); :mod:`~lnopt.store.records` holds what they hand back.
 
 **Retention** (:meth:`Store.prune`) deletes forwards, decisions, runs and decided proposals
 older than ``retention_days``; the fee journal is the record of every change made to the node
-and is kept.
+and is kept, and so are the backfill cursors.
 
 The store is thread-safe: one connection, shared under a lock, with a busy timeout for other
 processes. Fee journal writes and migrations are committed with ``synchronous=FULL``: they are

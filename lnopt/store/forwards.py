@@ -16,13 +16,21 @@ only counted in :meth:`ForwardTables.forward_counts`, not held against the incom
 forward's time is its ``resolved_time``, else its ``received_time``; a window of ``d`` days
 holds the forwards with ``now - d * 86400 <= time <= now``. ``last_forward_s`` is the time of
 the channel's last settled forward in either direction.
+
+**Backfill cursors**: where the next backfill from a backend starts, the ``next_index`` of the
+last page it gave (opaque here: only that backend reads it), kept per backend name. A page and
+its cursor are written in one transaction (:meth:`ForwardTables.record_backfill_page`), so a
+backfill cut short resumes after the last page it recorded. Forwards recorded from live events
+(:meth:`ForwardTables.record_forwards`) never move a cursor: they arrive out of band.
 """
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
+from lnopt.errors import InvalidRequest
 from lnopt.model import ChannelActivity, Forward, ForwardStatus, WindowActivity
 from lnopt.store.schema import StoreBase
 
@@ -82,9 +90,30 @@ class ForwardTables(StoreBase):
         if not rows:
             return 0
         with self._transaction() as tx:
-            before = tx.total_changes
-            tx.executemany(_INSERT_FORWARD_SQL, rows)
-            return tx.total_changes - before
+            return _insert_forwards(tx, rows)
+
+    def record_backfill_page(
+        self, forwards: Sequence[Forward], *, source: str, next_index: int
+    ) -> int:
+        """Store a backfill page's final forwards once each and move ``source``'s cursor to
+        ``next_index``, in one transaction; returns how many forwards were newly counted."""
+        if next_index < 0:
+            raise InvalidRequest(f"a backfill cursor is never negative, got {next_index}")
+        rows = [_forward_row(f) for f in forwards if f.status.is_final]
+        with self._transaction() as tx:
+            counted = _insert_forwards(tx, rows)
+            tx.execute(
+                "INSERT INTO cursors (name, position) VALUES (?, ?) "
+                "ON CONFLICT (name) DO UPDATE SET position = excluded.position",
+                (_cursor_name(source), str(next_index)),
+            )
+            return counted
+
+    def forward_cursor(self, source: str) -> int | None:
+        """Where the next backfill from ``source`` (a backend's name) starts; None: from the
+        start of its history."""
+        rows = self._query("SELECT position FROM cursors WHERE name = ?", (_cursor_name(source),))
+        return int(rows[0][0]) if rows else None
 
     def forward_counts(self) -> dict[str, int]:
         counts = {status.value: 0 for status in ForwardStatus if status.is_final}
@@ -92,11 +121,6 @@ class ForwardTables(StoreBase):
             counts[row[0]] = int(row[1])
         counts["total"] = sum(counts.values())
         return counts
-
-    def last_forward_index(self) -> int | None:
-        """The highest ``created_index`` recorded (Core Lightning's listforwards position)."""
-        row = self._query("SELECT MAX(created_index) FROM forwards")[0]
-        return None if row[0] is None else int(row[0])
 
     def activity(self, *, now_s: float) -> dict[str, ChannelActivity]:
         """Per channel: settled, failed and local-failed forwards in the 1, 7 and 30 day windows."""
@@ -142,6 +166,17 @@ class ForwardTables(StoreBase):
             )
             for scid, per_window in windows.items()
         }
+
+
+def _cursor_name(source: str) -> str:
+    return f"forwards:{source}"
+
+
+def _insert_forwards(tx: sqlite3.Connection, rows: Sequence[tuple[Any, ...]]) -> int:
+    """Insert forward rows, skipping those already counted; returns how many were new."""
+    before = tx.total_changes
+    tx.executemany(_INSERT_FORWARD_SQL, rows)
+    return tx.total_changes - before
 
 
 def _forward_row(forward: Forward) -> tuple[Any, ...]:

@@ -75,7 +75,18 @@ def _migration_2(conn: sqlite3.Connection) -> None:
         conn.execute(statement)
 
 
-MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_migration_1, _migration_2)
+def _migration_3(conn: sqlite3.Connection) -> None:
+    """Backfill cursors: where the next read of a backend's forwarding history starts, as the
+    backend last gave it (an opaque position, kept as decimal text: it may not fit in 64 bits).
+    A file from before starts without one, and its first backfill reads the whole history."""
+    conn.execute("CREATE TABLE cursors (name TEXT PRIMARY KEY, position TEXT NOT NULL)")
+
+
+MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
+    _migration_1,
+    _migration_2,
+    _migration_3,
+)
 
 # A 16 MiB page cache and checkpoints every 4000 pages (16 MiB of log): batches of forwards
 # touch many index pages, and fewer, larger checkpoints write them much faster.

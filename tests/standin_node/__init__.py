@@ -20,8 +20,15 @@ A :class:`Flavour` says which release it imitates: :data:`MODERN` (v25.09: integ
 (v23.08: none of those, and every ``*_msat`` a ``"…msat"`` string as before v23.05, the worst
 case a plugin meets).
 
+Forwards carry ``created_index`` and, once their status changed (an ``offered`` forward settled
+or failed), ``updated_index``, the next value of one node-wide counter; ``listforwards
+index=updated`` lists them in that order, as lightningd does (a forward that never changed, such
+as one failed before it was offered, has no ``updated_index`` and is only listed from
+``start=0``). The legacy flavour has neither index and no paging.
+
 Tests read :attr:`StandinNode.calls` (each call with its parameters as sent), change the state
-(:class:`NodeState`, e.g. :meth:`StandinNode.add_forward`) and hook calls with
+(:class:`NodeState`, e.g. :meth:`StandinNode.add_forward` and
+:meth:`StandinNode.resolve_forward`) and hook calls with
 :meth:`StandinNode.on_call`, before or after the node acts: to kill a process, answer an error
 or garbage, or drop the connection. It runs in a thread of the test or as its own process::
 

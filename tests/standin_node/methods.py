@@ -126,7 +126,9 @@ class NodeMethods:
         if index is not None:
             key = f"{index}_index"
             start, limit = u64_param(params, "start", 0), u64_param(params, "limit", U32_MAX)
-            chosen = sorted((f for f in chosen if f.get(key, 0) >= start), key=lambda f: f[key])
+            # a forward that never changed has no updated_index: lightningd's column holds 0
+            chosen = [f for f in chosen if f.get(key, 0) >= start]
+            chosen = sorted(chosen, key=lambda f: f.get(key, 0))
             chosen = chosen[:limit]
         if not self.flavour.forward_paging:
             chosen = [{k: v for k, v in f.items() if not k.endswith("_index")} for f in chosen]

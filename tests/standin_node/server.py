@@ -123,6 +123,12 @@ class StandinNode(NodeMethods):
             self.persist()
             return forward
 
+    def resolve_forward(self, created_index: int, status: str, **kwargs: Any) -> dict[str, Any]:
+        with self._lock:
+            forward = self.state.resolve_forward(created_index, status, **kwargs)
+            self.persist()
+            return forward
+
     def persist(self) -> None:
         """Write the state file (if any) atomically."""
         if self._state_file is not None:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+FINAL_STATUSES = ("settled", "failed", "local_failed")
 FAILREASONS = {
     4103: "WIRE_TEMPORARY_CHANNEL_FAILURE",
     16399: "WIRE_INCORRECT_OR_UNKNOWN_PAYMENT_DETAILS",
@@ -95,30 +96,52 @@ class NodeState:
         status: str = "settled",
         received_time: float = 1_760_000_000.0,
     ) -> dict[str, Any]:
-        """Record a forward, its fee by the out channel's policy; a settled one moves balances."""
+        """Record a forward, its fee by the out channel's policy, with the next
+        ``created_index``. ``offered`` stays open (:meth:`resolve_forward` ends it); a settled
+        or failed one was offered and then resolved, which gave it an ``updated_index``; a
+        ``local_failed`` one failed before it was offered, so it never changed and has none
+        (as lightningd records them). A settled one moves balances."""
         source, sink = self.channel(in_channel), self.channel(out_channel)
         fee_msat = sink.fee_base_msat + out_msat * sink.fee_ppm // 1_000_000
         forward: dict[str, Any] = {"created_index": len(self.forwards) + 1}
         forward.update(in_channel=in_channel, in_htlc_id=source.next_htlc_id)
-        forward.update(out_channel=out_channel, in_msat=out_msat + fee_msat, status=status)
+        forward.update(out_channel=out_channel, in_msat=out_msat + fee_msat, status="offered")
         forward.update(style="tlv", received_time=received_time)
         source.next_htlc_id += 1
         if status != "local_failed":
             forward.update(out_htlc_id=sink.next_htlc_id, out_msat=out_msat, fee_msat=fee_msat)
             sink.next_htlc_id += 1
-        if status != "offered":
-            self.updated_index += 1
-            forward["updated_index"] = self.updated_index
+        self.forwards.append(forward)
+        if status == "local_failed":
+            self._finish(forward, status, received_time)
+        elif status != "offered":
+            self.resolve_forward(forward["created_index"], status)
+        return forward
+
+    def resolve_forward(
+        self, created_index: int, status: str, *, resolved_time: float | None = None
+    ) -> dict[str, Any]:
+        """The offered forward ``created_index`` ends with ``status``: as lightningd updates it,
+        it takes the next value of the node-wide ``updated_index`` counter."""
+        forward = next(f for f in self.forwards if f["created_index"] == created_index)
+        if forward["status"] != "offered" or status not in FINAL_STATUSES:
+            raise ValueError(f"cannot resolve a {forward['status']} forward as {status}")
+        self.updated_index += 1
+        forward["updated_index"] = self.updated_index
+        when = forward["received_time"] + 1.5 if resolved_time is None else resolved_time
+        self._finish(forward, status, when)
+        return forward
+
+    def _finish(self, forward: dict[str, Any], status: str, resolved_time: float) -> None:
+        forward["status"] = status
         if status in ("settled", "failed"):
-            forward["resolved_time"] = received_time + 1.5
+            forward["resolved_time"] = resolved_time
         if status in ("failed", "local_failed"):
             code = 4103 if status == "local_failed" else 16399
             forward.update(failcode=code, failreason=FAILREASONS[code])
         if status == "settled":
-            source.to_us_msat += out_msat + fee_msat
-            sink.to_us_msat -= out_msat
-        self.forwards.append(forward)
-        return forward
+            self.channel(forward["in_channel"]).to_us_msat += forward["in_msat"]
+            self.channel(forward["out_channel"]).to_us_msat -= forward["out_msat"]
 
     def to_json(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

@@ -149,6 +149,7 @@ class ClbossPolicy(Policy):
         self._bins: dict[str, _Bin] = {}
         self._peer_of: dict[str, str] = {}
         self._periods = 0
+        self._medians: tuple[NetworkGraph, dict[str, ChannelPolicy | None]] | None = None
 
     def start(self, backend: SimBackend, now_s: float) -> None:
         self._peer_of = {ch.short_channel_id: ch.peer_id for ch in backend.channels()}
@@ -165,11 +166,19 @@ class ClbossPolicy(Policy):
         if self._periods % 6 == 0:
             self._set_fees(backend)
 
-    def _set_fees(self, backend: SimBackend) -> None:
+    def _competitor_medians(self, backend: SimBackend) -> dict[str, ChannelPolicy | None]:
+        """The surveyor's hourly result; recomputed whenever the gossip is re-read."""
         graph = backend.gossip()
-        our_node = backend.node_info().node_id
+        if self._medians is None or self._medians[0] is not graph:
+            our_node = backend.node_info().node_id
+            peers = set(self._peer_of.values())
+            self._medians = (graph, {p: competitor_median(graph, p, our_node) for p in peers})
+        return self._medians[1]
+
+    def _set_fees(self, backend: SimBackend) -> None:
+        medians = self._competitor_medians(backend)
         for channel in backend.channels():
-            median = competitor_median(graph, channel.peer_id, our_node)
+            median = medians.get(channel.peer_id)
             if median is None:
                 continue
             multiplier = self._balance_multiplier(channel) * self._price.multiplier(channel.peer_id)
