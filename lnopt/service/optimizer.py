@@ -226,19 +226,19 @@ class Optimizer:
             self._ensure_recovered()
             now = self._clock()
             current = {ch.short_channel_id: ch.our_policy for ch in self._backend.channels()}
-            sorted_out = triage(chosen, current)
-            for proposal, _ in sorted_out.expired:
+            triaged = triage(chosen, current)
+            for proposal, _ in triaged.expired:
                 self._store.set_proposal_status(
                     proposal.proposal_id, ProposalStatus.EXPIRED, updated_s=now
                 )
-            for proposal, _ in sorted_out.fresh:
+            for proposal, _ in triaged.fresh:
                 self._store.set_proposal_status(
                     proposal.proposal_id, ProposalStatus.APPROVED, updated_s=now
                 )
-            changes = [change for _, change in sorted_out.fresh]
+            changes = [change for _, change in triaged.fresh]
             guarded = self._review(changes, now) if changes else ()
             result = self._executor.apply(guarded, dryrun=False) if changes else None
-            return with_outcomes(result, [outcome for _, outcome in sorted_out.expired])
+            return with_outcomes(result, [outcome for _, outcome in triaged.expired])
 
     def reject(self, proposal_id: int) -> Proposal:
         with self._lock:
