@@ -6,11 +6,14 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
+from lnopt import demo
 from lnopt.backends.gossip import GossipBackend
 from lnopt.config import Config, load_config
 from lnopt.decisions import decide
+from lnopt.demo import DemoParams
 from lnopt.errors import LnoptError
 from lnopt.graph import NetworkGraph
 from lnopt.model import NodeSnapshot
@@ -37,6 +40,21 @@ def build_parser() -> argparse.ArgumentParser:
         prog="lnopt", description="Explainable channel scoring and safe fee management."
     )
     commands = parser.add_subparsers(dest="command", required=True)
+
+    demo = commands.add_parser(
+        "demo",
+        help="the main job on a generated network: scores, decisions, and a comparison",
+        description="Generate a Lightning-like network, give our node about twenty channels and "
+        "a history, show how lnopt scores them and what it decides, then compare it with the "
+        "fee tools operators use today on the same payments.",
+    )
+    demo.add_argument("--seed", type=int, default=DemoParams.seed)
+    demo.add_argument("--nodes", type=int, default=DemoParams.nodes, help="network size")
+    demo.add_argument("--days", type=float, default=DemoParams.days, help="simulated days")
+    demo.add_argument("--payments", type=int, default=DemoParams.payments)
+    demo.add_argument("--plot", type=Path, default=DemoParams.plot_path, help="PNG to write")
+    demo.add_argument("--json", action="store_true", help="print JSON instead of tables")
+    demo.set_defaults(handler=_demo_command)
 
     score = commands.add_parser(
         "score",
@@ -76,6 +94,17 @@ def score_from_gossip(
         for score, decision in zip(scores, decisions, strict=True)
     ]
     return rows, score_table(snapshot, scores, decisions)
+
+
+def _demo_command(args: argparse.Namespace) -> int:
+    params = DemoParams(
+        seed=args.seed,
+        nodes=args.nodes,
+        days=args.days,
+        payments=args.payments,
+        plot_path=args.plot,
+    )
+    return demo.run(params, as_json_output=args.json)
 
 
 def _score_command(args: argparse.Namespace) -> int:

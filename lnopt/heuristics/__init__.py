@@ -107,6 +107,11 @@ def share_below(ascending: Sequence[float], value: float) -> float:
     return bisect.bisect_left(ascending, value) / max(1, len(ascending) - 1)
 
 
+def share_text(share: float) -> str:
+    """A share of nodes as a whole percent, never "100%" (the node itself is not above itself)."""
+    return f"{min(99, int(share * 100))}%"
+
+
 def graph_confidence(metrics: GraphMetrics, base: float) -> float:
     """``base`` scaled down for graphs too small for percentiles to mean much."""
     nodes = len(metrics.pagerank)

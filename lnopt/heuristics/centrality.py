@@ -7,7 +7,13 @@ whatever the absolute values; betweenness counts 60%, closeness 40%.
 
 from __future__ import annotations
 
-from lnopt.heuristics import HeuristicContext, graph_confidence, peer_missing, register
+from lnopt.heuristics import (
+    HeuristicContext,
+    graph_confidence,
+    peer_missing,
+    register,
+    share_text,
+)
 from lnopt.model import HeuristicScore
 
 NAME = "centrality"
@@ -44,7 +50,7 @@ def centrality(ctx: HeuristicContext) -> HeuristicScore:
             "betweenness_samples": ctx.metrics.betweenness_samples,
         },
         explanation=(
-            f"peer betweenness above {betweenness_pct:.0%} and closeness above "
-            f"{closeness_pct:.0%} of nodes{' (sampled)' if sampled else ''}: {verdict}"
+            f"peer betweenness above {share_text(betweenness_pct)} and closeness above "
+            f"{share_text(closeness_pct)} of nodes{' (sampled)' if sampled else ''}: {verdict}"
         ),
     )

@@ -7,7 +7,13 @@ payments have many ways to bypass the peer, and so our channel to it.
 
 from __future__ import annotations
 
-from lnopt.heuristics import HeuristicContext, graph_confidence, peer_missing, register
+from lnopt.heuristics import (
+    HeuristicContext,
+    graph_confidence,
+    peer_missing,
+    register,
+    share_text,
+)
 from lnopt.model import HeuristicScore
 
 NAME = "position"
@@ -39,7 +45,7 @@ def position(ctx: HeuristicContext) -> HeuristicScore:
             "clustering": clustering,
         },
         explanation=(
-            f"peer PageRank above {pagerank_pct:.0%} of nodes, clustering {clustering:.2f}: "
-            f"{bypasses}"
+            f"peer PageRank above {share_text(pagerank_pct)} of nodes, "
+            f"clustering {clustering:.2f}: {bypasses}"
         ),
     )
