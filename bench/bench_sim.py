@@ -18,8 +18,11 @@ from lnopt.sim.network import load_network
 from lnopt.sim.policy import PolicyContext, make_policy
 from lnopt.sim.world import WorldParams, build_world
 
-SNAPSHOT = Path(__file__).resolve().parents[1].parent / "shared" / "data" / (
-    "ln-graph-2025-10-25.listchannels.json.gz"
+SNAPSHOT = (
+    Path(__file__).resolve().parents[1].parent
+    / "shared"
+    / "data"
+    / ("ln-graph-2025-10-25.listchannels.json.gz")
 )
 
 
@@ -34,7 +37,9 @@ def main() -> None:
 
     started = time.perf_counter()
     network = load_network(args.graph)
-    world = build_world(network, WorldParams(seed=args.seed, payments=args.payments, days=args.days))
+    world = build_world(
+        network, WorldParams(seed=args.seed, payments=args.payments, days=args.days)
+    )
     setup_s = time.perf_counter() - started
     print(
         f"graph {args.graph.name}: {network.node_count:,} nodes, {network.channel_count:,} "

@@ -54,9 +54,9 @@ class LiquidityConfig:
 
 @dataclass(frozen=True)
 class DecisionConfig:
-    raise_below_local_ratio: float = 0.3
+    raise_below_local_ratio: float = 0.25
     raise_min_forwards_7d: int = 1
-    lower_above_local_ratio: float = 0.7
+    lower_above_local_ratio: float = 0.25
     lower_max_forwards_7d: int = 0
     fee_step_pct: int = 15
     fee_step_min_ppm: int = 10
@@ -68,8 +68,10 @@ class DecisionConfig:
     min_confidence: float = 0.3
     fee_elasticity: float = 0.5
     probe_min_forwards_1d: int = 1
-    probe_min_forwards_7d: int = 3
-    probe_step_pct: int = 30
+    probe_min_forwards_7d: int = 2
+    probe_step_pct: int = 50
+    drain_horizon_days: int = 14
+    price_untested_at_market: int = 1
 
 
 @dataclass(frozen=True)

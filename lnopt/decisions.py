@@ -16,23 +16,33 @@ The precedence, first asked first:
    peer is back.
 5. ``balance_unknown``: a channel whose balance is not known (gossip only) is kept; the
    remaining rules are about liquidity.
-6. ``rebalance``: a valuable channel (score at least ``rebalance_min_score``) that is depleted
+6. ``draining``: a channel still selling (a forward out in the last day) whose local balance
+   would be gone within ``drain_horizon_days`` at its net outflow (per day over the last day or
+   over 7 days, whichever is faster) sells its liquidity too cheaply: the fee rises by ``probe_step_pct`` percent, so what is left goes to the payers who
+   value it most (0 days turns the rule off).
+7. ``rebalance``: a valuable channel (score at least ``rebalance_min_score``) that is depleted
    (local share below ``rebalance_below_local_ratio``) while demand continues (at least
    ``raise_min_forwards_7d`` forwards out or failed by us for lack of liquidity in 7 days):
    pricing alone will not refill it.
-7. ``raise_fees``: scarce outbound liquidity (local share below ``raise_below_local_ratio``)
+8. ``raise_fees``: scarce outbound liquidity (local share below ``raise_below_local_ratio``)
    with that same demand is underpriced: raise the fee by one step.
-8. ``lower_fees``: idle liquidity (local share above ``lower_above_local_ratio``, at most
-   ``lower_max_forwards_7d`` forwards out in 7 days) priced above the alternatives (the median
-   fee of the other nodes' channels toward the same peer): lower the fee by one step, not below
-   that median. When the fee is already at or below it, or there is nothing to compare with,
-   the channel is kept, saying so.
-9. ``probe_price``: demand holds at the current price (at least ``probe_min_forwards_1d``
-   forwards out in the last day and ``probe_min_forwards_7d`` in 7 days): the fee is raised by
-   ``probe_step_pct`` percent to find the price the demand bears. Whoever pays a fee chooses
-   it among the alternatives; as long as they keep choosing us, the price is not too high.
-   When a probe goes too far the demand stops, and ``lower_fees`` brings the fee back down
-   step by step once the liquidity has sat idle for a week.
+9. ``untested_price``: a channel without any forward in 30 days, not saturated (local share
+   below ``liquidity.saturated_ratio``) and cheaper than the market (the capacity-weighted
+   median fee of the other nodes' channels toward the same peer) moves to the market price:
+   nothing tells it to be cheaper than what payers already pay (``price_untested_at_market``
+   0 turns the rule off).
+10. ``lower_fees``: idle liquidity (local share above ``lower_above_local_ratio``, at most
+    ``lower_max_forwards_7d`` forwards out in 7 days) priced above the market: lower the fee
+    by one step, not below the market price. When the fee is already at or below it, or there
+    is nothing to compare with, the channel is kept, saying so.
+11. ``probe_price``: demand holds at the current price (at least ``probe_min_forwards_1d``
+    forwards out in the last day and ``probe_min_forwards_7d`` in 7 days): payers choose us
+    among the alternatives at this price, so it is not too high; the fee rises by
+    ``probe_step_pct`` percent, or straight to the market price when that is higher. When a
+    probe goes too far the demand stops, and ``lower_fees`` brings the fee back down step by
+    step once the liquidity has sat idle for a week.
+
+The market price is a *capacity-weighted* median because large channels carry most payments.
 
 A fee step is ``fee_step_pct`` percent of the current fee rate, at least ``fee_step_min_ppm``.
 A proposal changes only ``fee_ppm`` (base fee, HTLC limits and CLTV delta are kept) and never
@@ -46,7 +56,6 @@ the share of volume assumed lost when the fee rate rises by 100% (and gained whe
 from __future__ import annotations
 
 import logging
-import statistics
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
@@ -79,7 +88,8 @@ class ChannelFacts:
 
     ``idle_days`` is the time since the channel last forwarded (settled or failed, in or out);
     when ``idle_at_least`` is true it is only a lower bound, read from the activity windows.
-    ``alternative_ppms`` are the fee rates of the other nodes' active channels toward the peer.
+    ``alternative_ppms`` are the fee rates of the other nodes' active channels toward the peer,
+    in increasing order, and ``alternative_capacities_msat`` their capacities.
     """
 
     local_ratio: float
@@ -88,11 +98,15 @@ class ChannelFacts:
     forwards_out_30d: int
     local_failed_7d: int
     volume_out_7d_msat: int
+    volume_in_7d_msat: int
     fees_earned_30d_msat: int
     age_days: float
     idle_days: float
     idle_at_least: bool
     alternative_ppms: tuple[int, ...]
+    alternative_capacities_msat: tuple[int, ...] = ()
+    net_out_1d_msat: int = 0  # volume out minus volume in over the last day
+    has_history: bool = True  # the store has any forward of this channel in 30 days
 
     @property
     def demand_7d(self) -> int:
@@ -101,7 +115,21 @@ class ChannelFacts:
 
     @property
     def alternative_median_ppm(self) -> int | None:
-        return statistics.median_low(self.alternative_ppms) if self.alternative_ppms else None
+        """The capacity-weighted (lower) median of the alternatives' fee rates.
+
+        Larger channels carry more of the payments, so their price counts more; with equal
+        capacities this is the plain lower median.
+        """
+        if not self.alternative_ppms:
+            return None
+        weights = self.alternative_capacities_msat or (1,) * len(self.alternative_ppms)
+        half = sum(weights) / 2
+        running = 0
+        for ppm, weight in zip(self.alternative_ppms, weights, strict=True):
+            running += weight
+            if running >= half:
+                return ppm
+        return self.alternative_ppms[-1]
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,8 +164,10 @@ PRECEDENCE = (
     "close",
     "offline",
     "balance_unknown",
+    "draining",
     "rebalance",
     "raise_fees",
+    "untested_price",
     "lower_fees",
     "probe_price",
 )
@@ -210,7 +240,11 @@ def channel_facts(snapshot: NodeSnapshot, channel: Channel) -> ChannelFacts:
     record = snapshot.activity.get(scid)
     activity = record if record is not None else ChannelActivity(scid)
     idle_days, idle_at_least = _idle_days(record, snapshot.taken_at_s)
-    alternatives = snapshot.graph.policies_toward(channel.peer_id, exclude_source=snapshot.node_id)
+    alternatives = sorted(
+        (edge.policy.fee_ppm, edge.capacity_msat)
+        for edge in snapshot.graph.edges_to(channel.peer_id)
+        if edge.active and edge.source != snapshot.node_id
+    )
     return ChannelFacts(
         local_ratio=channel.local_ratio,
         forwards_out_1d=activity.last_1d.forwards_out,
@@ -218,11 +252,15 @@ def channel_facts(snapshot: NodeSnapshot, channel: Channel) -> ChannelFacts:
         forwards_out_30d=activity.last_30d.forwards_out,
         local_failed_7d=activity.last_7d.local_failed,
         volume_out_7d_msat=activity.last_7d.volume_out_msat,
+        volume_in_7d_msat=activity.last_7d.volume_in_msat,
+        net_out_1d_msat=activity.last_1d.volume_out_msat - activity.last_1d.volume_in_msat,
         fees_earned_30d_msat=activity.last_30d.fees_earned_msat,
         age_days=max(0, snapshot.block_height - channel.funding_height) / BLOCKS_PER_DAY,
         idle_days=idle_days,
         idle_at_least=idle_at_least,
-        alternative_ppms=tuple(sorted(policy.fee_ppm for policy in alternatives)),
+        alternative_ppms=tuple(ppm for ppm, _ in alternatives),
+        alternative_capacities_msat=tuple(capacity for _, capacity in alternatives),
+        has_history=record is not None,
     )
 
 
@@ -338,6 +376,38 @@ def balance_unknown(context: RuleContext) -> Outcome | None:
     return _keep("The channel's balance is not known, so its liquidity cannot be judged.")
 
 
+@rule("draining")
+def draining(context: RuleContext) -> Outcome | None:
+    limits, facts, channel = context.thresholds, context.facts, context.channel
+    week_per_day_msat = (facts.volume_out_7d_msat - facts.volume_in_7d_msat) / 7
+    net_out_per_day_msat = max(week_per_day_msat, facts.net_out_1d_msat)
+    window = "the last day" if facts.net_out_1d_msat > week_per_day_msat else "7 days"
+    if not (
+        limits.drain_horizon_days > 0
+        and facts.forwards_out_1d >= 1
+        and net_out_per_day_msat > 0
+        and channel.local_msat < limits.drain_horizon_days * net_out_per_day_msat
+    ):
+        return None
+    days_left = channel.local_msat / net_out_per_day_msat
+    current_ppm = channel.our_policy.fee_ppm
+    new_ppm = current_ppm + probe_step_ppm(current_ppm, limits)
+    return _reprice(
+        context,
+        Action.RAISE_FEES,
+        new_ppm,
+        (
+            f"The channel is draining: {_sat(int(net_out_per_day_msat))}/day more went out than "
+            f"came in over {window}, and {facts.forwards_out_1d} forwards went out in the last "
+            "day.",
+            f"At that pace its {_sat(channel.local_msat)} on our side last {days_left:.1f} days "
+            f"(less than {limits.drain_horizon_days}): the liquidity sells too cheaply.",
+            f"Raise {limits.probe_step_pct}%: {current_ppm} → {new_ppm} ppm, so what is left goes "
+            "to the payers who value it most.",
+        ),
+    )
+
+
 @rule("rebalance")
 def rebalance(context: RuleContext) -> Outcome | None:
     limits, facts, channel = context.thresholds, context.facts, context.channel
@@ -433,18 +503,60 @@ def probe_price(context: RuleContext) -> Outcome | None:
     ):
         return None
     current_ppm = context.channel.our_policy.fee_ppm
-    new_ppm = current_ppm + probe_step_ppm(current_ppm, limits)
+    probe_ppm = current_ppm + probe_step_ppm(current_ppm, limits)
+    market_ppm = facts.alternative_median_ppm
+    new_ppm = max(probe_ppm, market_ppm or 0)
+    demand = (
+        f"Demand holds at {current_ppm} ppm: {facts.forwards_out_1d} forwards out in the "
+        f"last day and {facts.forwards_out_7d} in 7 days (at least "
+        f"{limits.probe_min_forwards_1d} and {limits.probe_min_forwards_7d})."
+    )
+    if new_ppm > probe_ppm:
+        return _reprice(
+            context,
+            Action.RAISE_FEES,
+            new_ppm,
+            (
+                demand,
+                f"The other {len(facts.alternative_ppms)} channels toward this peer charge a "
+                f"median {market_ppm} ppm: payers who choose us would pay that elsewhere.",
+                f"Raise to the market: {current_ppm} → {new_ppm} ppm.",
+            ),
+        )
     return _reprice(
         context,
         Action.RAISE_FEES,
         new_ppm,
         (
-            f"Demand holds at {current_ppm} ppm: {facts.forwards_out_1d} forwards out in the "
-            f"last day and {facts.forwards_out_7d} in 7 days (at least "
-            f"{limits.probe_min_forwards_1d} and {limits.probe_min_forwards_7d}).",
+            demand,
             "Payers choose us among the alternatives at this price: it is not too high.",
             f"Probe a higher price, {limits.probe_step_pct}% up: {current_ppm} → {new_ppm} ppm; "
             "if the demand stops, the fee comes back down.",
+        ),
+    )
+
+
+@rule("untested_price")
+def untested_price(context: RuleContext) -> Outcome | None:
+    limits, facts = context.thresholds, context.facts
+    market_ppm = facts.alternative_median_ppm
+    current_ppm = context.channel.our_policy.fee_ppm
+    saturated = context.config.liquidity.saturated_ratio
+    if not (
+        limits.price_untested_at_market and not facts.has_history and facts.local_ratio < saturated
+    ):
+        return None
+    if market_ppm is None or market_ppm <= current_ppm:
+        return None
+    return _reprice(
+        context,
+        Action.RAISE_FEES,
+        market_ppm,
+        (
+            "No forward has gone through this channel in 30 days: its price is untested.",
+            f"The other {len(facts.alternative_ppms)} channels toward this peer charge a "
+            f"capacity-weighted median {market_ppm} ppm: start from the market price, "
+            f"{current_ppm} → {market_ppm} ppm, and let demand move it from there.",
         ),
     )
 

@@ -47,10 +47,19 @@ def competitors(channels: Sequence[Channel]) -> list[dict[str, object]]:
     return items
 
 
+MARKET_PPM = 100  # the fee of the competitors' channels toward each peer
+
+
 def idle_and_balanced(fee_ppm: int = 400) -> list[Channel]:
-    """Channels 1-3 hold 92% of their capacity and forward nothing (the engine lowers their
-    fees); channels 4-6 are balanced (kept)."""
-    return [channel(n, local_ratio=0.92 if n <= 3 else 0.5, fee_ppm=fee_ppm) for n in range(1, 7)]
+    """Channels 1-3 hold 92% of their capacity, forward nothing and charge ``fee_ppm`` (the
+    engine lowers their fees toward the market); channels 4-6 are balanced and charge the
+    market price (kept)."""
+    return [
+        channel(n, local_ratio=0.92, fee_ppm=fee_ppm)
+        if n <= 3
+        else channel(n, local_ratio=0.5, fee_ppm=MARKET_PPM)
+        for n in range(1, 7)
+    ]
 
 
 def node(channels: Sequence[Channel]) -> MemoryBackend:

@@ -48,7 +48,10 @@ def test_set_policy_changes_only_fees_and_reads_back(simulation: Simulation) -> 
     returned = backend.set_policy(scid, policy(7, 321, htlc_max_msat=1, cltv_delta=6))
     # Then only the fees changed, and reading back gives the same
     assert (returned.base_fee_msat, returned.fee_ppm) == (7, 321)
-    assert (returned.htlc_max_msat, returned.cltv_delta) == (before.htlc_max_msat, before.cltv_delta)
+    assert (returned.htlc_max_msat, returned.cltv_delta) == (
+        before.htlc_max_msat,
+        before.cltv_delta,
+    )
     assert backend.get_policy(scid) == returned
     assert simulation.node.counters.fee_updates == 1
 

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
+from lnopt.errors import ConfigError
 from lnopt.model import Forward, ForwardStatus
 from lnopt.sim.baselines import charge_lnd, clboss, feeadjuster, lndg, lndmanage
 from lnopt.sim.baselines.history import ChannelFlow
 from lnopt.sim.engine import Simulation
 from lnopt.sim.policy import POLICIES, PolicyContext, load_policies, make_policy
-from lnopt.errors import ConfigError
 from tests.factories import channel, policy
 from tests.test_sim_worlds import line_world
 
@@ -70,8 +70,9 @@ def test_feeadjuster_waits_for_a_significant_balance_move(tmp_path: Path) -> Non
     # When a forward moves the balance by 0.5% of the capacity
     edge = simulation.world.topo.our_out[0]
     simulation.ledger.move(int(edge), ch.capacity_msat // 200)
-    forward = Forward(ch.short_channel_id, 0, ch.short_channel_id, 1, 1, 0,
-                      ForwardStatus.SETTLED, 0.0)
+    forward = Forward(
+        ch.short_channel_id, 0, ch.short_channel_id, 1, 1, 0, ForwardStatus.SETTLED, 0.0
+    )
     adjuster.on_forward(backend, forward)
     # Then nothing changes; after a 10% move it adjusts
     assert simulation.node.counters.fee_updates == updates

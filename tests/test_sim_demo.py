@@ -39,8 +39,24 @@ def test_demo_prints_the_table_the_reasons_and_writes_the_picture(tmp_path: Path
 
 def test_sim_compare_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     args = parser().parse_args(
-        ["sim", "compare", "--nodes", "300", "--days", "2", "--seeds", "2", "--payments", "1500",
-         "--policies", "lnopt", "static", "--json", "--plot", str(tmp_path / "c.png")]
+        [
+            "sim",
+            "compare",
+            "--nodes",
+            "300",
+            "--days",
+            "2",
+            "--seeds",
+            "2",
+            "--payments",
+            "1500",
+            "--policies",
+            "lnopt",
+            "static",
+            "--json",
+            "--plot",
+            str(tmp_path / "c.png"),
+        ]
     )
     assert args.handler(args) == 0
     document = json.loads(capsys.readouterr().out)

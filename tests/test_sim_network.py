@@ -68,7 +68,11 @@ def test_generation_is_seeded(network: NetworkGraph) -> None:
 
 
 def test_quantile_interpolates_between_points() -> None:
-    table = ((0.0, 10), (0.5, 1000), (1.0, 1000), )
+    table = (
+        (0.0, 10),
+        (0.5, 1000),
+        (1.0, 1000),
+    )
     values = distributions.quantile(table, np.array([0.0, 0.25, 0.5, 0.9]))
     assert list(values) == [10, 100, 1000, 1000]  # log-linear between 10 and 1000
     zeros = distributions.quantile(((0.0, 0), (0.3, 0), (0.3, 5), (1.0, 5)), np.array([0.1, 0.5]))
@@ -89,7 +93,8 @@ def test_our_node_joins_with_hubs_and_the_median_fee(network: NetworkGraph) -> N
     median = median_policy(network)
     for ch in our.channels:
         assert (ch.our_policy.base_fee_msat, ch.our_policy.fee_ppm) == (
-            median.base_fee_msat, median.fee_ppm
+            median.base_fee_msat,
+            median.fee_ppm,
         )
         assert ch.local_msat * 2 == ch.capacity_msat
     # and its channels appear in the graph in both directions
@@ -100,8 +105,13 @@ def test_our_node_joins_with_hubs_and_the_median_fee(network: NetworkGraph) -> N
 
 def test_prefer_steers_the_choice_of_smaller_peers(network: NetworkGraph) -> None:
     favourite = next(n for n in sorted(network.nodes) if 3 <= network.degree(n) <= 10)
-    our = join_network(network, seed=4, peers=20, hubs=8, prefer={favourite: 1.0, **{
-        n: 1e-9 for n in network.nodes if n != favourite}})
+    our = join_network(
+        network,
+        seed=4,
+        peers=20,
+        hubs=8,
+        prefer={favourite: 1.0, **{n: 1e-9 for n in network.nodes if n != favourite}},
+    )
     assert favourite in {ch.peer_id for ch in our.channels}
 
 

@@ -107,8 +107,11 @@ def test_stale_gossip_fee_fails_at_us_and_the_sender_learns(tmp_path: Path) -> N
         world, StaticPolicy(context(world, tmp_path)), SimParams(relax_half_life_s=1e18)
     )
     for scid in world.topo.our_scids:
-        simulation.node.set_policy(scid, world.our.channels[0].our_policy.with_fees(
-            base_fee_msat=0, fee_ppm=200), simulation.now - 700)
+        simulation.node.set_policy(
+            scid,
+            world.our.channels[0].our_policy.with_fees(base_fee_msat=0, fee_ppm=200),
+            simulation.now - 700,
+        )
     # When S pays R after the old fee stopped being accepted but before gossip told anyone
     outcome = simulation.network.pay(
         world.topo.index[S], world.topo.index[R], 50_000_000, simulation.now + 700

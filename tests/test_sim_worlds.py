@@ -48,10 +48,22 @@ def line_world(
     network = NetworkGraph.from_listchannels(items)
     peer_policy = policy(0, 0)
     ours = (
-        channel(1, peer=P1, capacity_sat=10_000_000, fee_ppm=our_fee_ppm, base_fee_msat=0,
-                peer_policy=peer_policy),
-        channel(2, peer=P2, capacity_sat=10_000_000, fee_ppm=our_fee_ppm, base_fee_msat=0,
-                peer_policy=peer_policy),
+        channel(
+            1,
+            peer=P1,
+            capacity_sat=10_000_000,
+            fee_ppm=our_fee_ppm,
+            base_fee_msat=0,
+            peer_policy=peer_policy,
+        ),
+        channel(
+            2,
+            peer=P2,
+            capacity_sat=10_000_000,
+            fee_ppm=our_fee_ppm,
+            base_fee_msat=0,
+            peer_policy=peer_policy,
+        ),
     )
     our = OurNode(node_id=US, channels=ours, network=network)
     return world_of(our, payments, balances or {}, days=days)
@@ -93,7 +105,9 @@ def world_of(
 
 @pytest.fixture(scope="module")
 def small_world() -> World:
-    return build_world(generate_network(seed=3, nodes=300), WorldParams(seed=3, payments=3000, days=3))
+    return build_world(
+        generate_network(seed=3, nodes=300), WorldParams(seed=3, payments=3000, days=3)
+    )
 
 
 def test_topology_puts_our_node_last_and_lists_our_directions() -> None:

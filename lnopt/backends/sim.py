@@ -30,12 +30,13 @@ from lnopt.graph import NetworkGraph
 from lnopt.model import Channel, ChannelPolicy
 from lnopt.sim.gossip import GossipModel
 from lnopt.sim.ledger import Ledger
-from lnopt.sim.network import OurNode, our_edges
+from lnopt.sim.network import OUR_FIRST_BLOCK, OurNode, our_edges
 from lnopt.sim.node import LinkFailure, OurNodeState
 
 BAD_ID = -32602
 BLOCK_S = 600
-START_BLOCK = 920_000
+# The simulation starts when our node's channels are about 90 days old.
+START_BLOCK = OUR_FIRST_BLOCK + 90 * 144
 
 
 class SimBackend(Backend):

@@ -11,8 +11,11 @@ Nodes play roles that make payments skewed, so channels deplete as they do in re
 How much a node pays or receives within its role follows a heavy-tailed (Pareto) weight.
 Amounts are log-normal (median ``median_amount_sat``, tens of thousands of sat by default,
 clipped to ``[min_amount_sat, max_amount_sat]``); arrival times are a Poisson process over the
-period. Everything is drawn from ``seed``: the same seed gives the same stream, which every
-policy then faces (common random numbers). Our own node never pays nor is paid.
+period. A payment larger than ``max_part_sat`` is sent as a multi-part payment: equal parts,
+each routed on its own, as Core Lightning's and LND's payers split large payments.
+
+Everything is drawn from ``seed``: the same seed gives the same stream, which every policy then
+faces (common random numbers). Our own node never pays nor is paid.
 """
 
 from __future__ import annotations
@@ -40,11 +43,13 @@ class DemandParams:
     receiving_wallets: int = 100
     wallet_receive_weight: float = 0.15  # a receiving wallet's weight relative to a merchant's
     pareto_shape: float = 1.2
+    max_part_sat: int = 200_000  # larger payments travel as equal parts of at most this
 
 
 @dataclass(frozen=True)
 class PaymentStream:
-    """Payments in time order; node indices refer to ``nodes``."""
+    """Payments (parts of multi-part payments counted one by one) in time order; node indices
+    refer to ``nodes``."""
 
     nodes: tuple[str, ...]
     times_s: np.ndarray  # float64, seconds since the start
@@ -54,10 +59,6 @@ class PaymentStream:
 
     def __len__(self) -> int:
         return len(self.times_s)
-
-    @property
-    def total_msat(self) -> int:
-        return int(self.amounts_msat.sum())
 
 
 def generate_payments(
@@ -107,12 +108,14 @@ def generate_payments(
         affordable = np.minimum(largest_sat[senders], largest_sat[receivers]) / 2
         amounts_sat = np.maximum(params.min_amount_sat, np.minimum(amounts_sat, affordable))
     times = np.sort(rng.uniform(0.0, days * DAY_S, size=count))
+    parts = np.maximum(1, np.ceil(amounts_sat / params.max_part_sat)).astype(np.int64)
+    part_sat = np.rint(amounts_sat / parts).astype(np.int64)
     return PaymentStream(
         nodes=tuple(nodes),
-        times_s=times,
-        senders=senders.astype(np.int32),
-        receivers=receivers.astype(np.int32),
-        amounts_msat=(np.rint(amounts_sat).astype(np.int64) * 1000),
+        times_s=np.repeat(times, parts),
+        senders=np.repeat(senders, parts).astype(np.int32),
+        receivers=np.repeat(receivers, parts).astype(np.int32),
+        amounts_msat=np.repeat(part_sat, parts) * 1000,
     )
 
 

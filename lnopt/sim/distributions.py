@@ -100,6 +100,7 @@ CLTV_DELTA: QuantileTable = (
     (1.0, 2_016),
 )
 
+
 def sample(table: QuantileTable, rng: np.random.Generator, size: int) -> np.ndarray:
     """``size`` integer draws from a quantile table (see the module docstring)."""
     u = rng.random(size)
@@ -123,7 +124,3 @@ def quantile(table: QuantileTable, u: np.ndarray) -> np.ndarray:
     linear_mix = v0 * (1 - t) + v1 * t
     mixed: np.ndarray = np.rint(np.where(positive, log_mix, linear_mix)).astype(np.int64)
     return mixed
-
-
-def table_median(table: QuantileTable) -> int:
-    return int(quantile(table, np.array([0.5]))[0])

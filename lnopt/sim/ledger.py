@@ -72,9 +72,3 @@ class Ledger:
         np.add.at(held, topo.chan_first, self.side0)
         np.add.at(held, topo.chan_second, topo.chan_cap - self.side0)
         return held
-
-
-def random_split(topo: Topology, rng: np.random.Generator) -> np.ndarray:
-    """Side-0 balances drawn uniformly between 0 and the capacity."""
-    drawn: np.ndarray = (rng.random(len(topo.chan_cap)) * topo.chan_cap).astype(np.int64)
-    return drawn

@@ -1,8 +1,9 @@
 """lnopt itself, as a policy: the unmodified Optimizer in auto mode on the simulated node.
 
-Every ``interval_s`` (6 simulated hours by default) it reads the forwards the backend reports
-into its SQLite store (``backfill``) and runs once: snapshot, score, decide, guard, and the
-executor's journal, apply, verify. The store lives in the simulation's working directory.
+At the start (as the plugin's scheduler does) and then every ``interval_s`` (6 simulated hours)
+it reads the forwards the backend reports into its SQLite store (``backfill``) and runs once:
+snapshot, score, decide, guard, and the executor's journal, apply, verify. The store lives in
+the simulation's working directory.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ class LnoptPolicy(Policy):
             interval_s=int(INTERVAL_S),
             clock=backend.clock,
         )
+        self.tick(backend, now_s)
 
     def tick(self, backend: SimBackend, now_s: float) -> None:
         if self._optimizer is None or self._store is None:
@@ -69,7 +71,9 @@ class LnoptPolicy(Policy):
             change = (
                 f"{record.current_policy.fee_ppm} -> {new.fee_ppm} ppm" if new is not None else ""
             )
-            reasons = "; ".join(record.reasons)
+            reasons = " ".join(record.reasons)
+            if record.verdict is Verdict.CLAMPED:
+                reasons += " Guard: " + " ".join(record.verdict_reasons)
             self._explained.append(
                 f"{record.short_channel_id} {record.action.value} {change}: {reasons}"
             )
