@@ -1,0 +1,139 @@
+"""Decisions: what to do about each channel, from its score, its balance and its activity.
+
+Each rule is a small pure function registered by name with :func:`rule`. It looks at one
+channel (a :class:`RuleContext`) and either does not apply (``None``) or returns an
+:class:`Outcome`. :func:`decide` asks the rules in the order of :data:`PRECEDENCE`; the first
+that applies decides; when none does, the channel is kept, with the figures that were looked at.
+The precedence, first asked first:
+
+1. ``not_open``: a channel that is pending, closing or inactive is kept; it cannot forward.
+2. ``low_confidence``: a score whose confidence is below ``decisions.min_confidence`` is kept.
+3. ``close``: a channel that is poor (score below ``close_below_score``), idle (no forward,
+   settled or failed, for at least ``close_idle_days``) and old (at least
+   ``close_min_age_days``) is proposed for closing. All three must hold, so a young or active
+   channel is never closed; a channel without any activity record is not known to be idle.
+4. ``offline``: a channel whose peer is disconnected is kept; a new fee earns nothing until the
+   peer is back.
+5. ``balance_unknown``: a channel whose balance is not known (gossip only) is kept; the
+   remaining rules are about liquidity.
+6. ``draining``: a channel still selling (a forward out in the last day) whose local balance
+   would be gone within ``drain_horizon_days`` at its net outflow (per day over the last day or
+   over 7 days, whichever is faster) sells its liquidity too cheaply: the fee rises by
+   ``probe_step_pct`` percent, so what is left goes to the payers who value it most (0 days
+   turns the rule off).
+7. ``rebalance``: a valuable channel (score at least ``rebalance_min_score``) that is depleted
+   (local share below ``rebalance_below_local_ratio``) while demand continues (at least
+   ``raise_min_forwards_7d`` forwards out or failed by us for lack of liquidity in 7 days):
+   pricing alone will not refill it.
+8. ``raise_fees``: scarce outbound liquidity (local share below ``raise_below_local_ratio``)
+   with that same demand is underpriced: raise the fee by one step.
+9. ``untested_price``: a channel without any forward in 30 days, not saturated (local share
+   below ``liquidity.saturated_ratio``) and cheaper than the market (the capacity-weighted
+   median fee of the other nodes' channels toward the same peer) moves to the market price:
+   nothing tells it to be cheaper than what payers already pay (``price_untested_at_market``
+   0 turns the rule off).
+10. ``lower_fees``: idle liquidity (local share above ``lower_above_local_ratio``, at most
+    ``lower_max_forwards_7d`` forwards out in 7 days) priced above the market: lower the fee
+    by one step, not below the market price. When the fee is already at or below it, or there
+    is nothing to compare with, the channel is kept, saying so.
+11. ``probe_price``: demand holds at the current price (at least ``probe_min_forwards_1d``
+    forwards out in the last day and ``probe_min_forwards_7d`` in 7 days): payers choose us
+    among the alternatives at this price, so it is not too high; the fee rises by
+    ``probe_step_pct`` percent, or straight to the market price when that is higher. When a
+    probe goes too far the demand stops, and ``lower_fees`` brings the fee back down step by
+    step once the liquidity has sat idle for a week.
+
+The market price is a *capacity-weighted* median because large channels carry most payments.
+
+A fee step is ``fee_step_pct`` percent of the current fee rate, at least ``fee_step_min_ppm``.
+A proposal changes only ``fee_ppm`` (base fee, HTLC limits and CLTV delta are kept) and never
+goes below 0 ppm. The confidence of a decision is the confidence of the channel's score.
+
+Expected impacts rest on the last 7 days of outbound volume and on ``decisions.fee_elasticity``:
+the share of volume assumed lost when the fee rate rises by 100% (and gained when it falls by
+100%), proportionally for smaller changes; a change from 0 ppm counts as +100%.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+from lnopt.config import Config
+from lnopt.decisions.facts import ChannelFacts, channel_facts
+from lnopt.decisions.impact import NO_CHANGE
+from lnopt.decisions.rules import (
+    PRECEDENCE,
+    RULES,
+    Outcome,
+    Rule,
+    RuleContext,
+    fee_step_ppm,
+    first_outcome,
+    hold,
+    probe_step_ppm,
+    rule,
+)
+from lnopt.errors import InvalidRequest
+from lnopt.model import Channel, ChannelScore, Decision, NodeSnapshot
+
+__all__ = [
+    "NO_CHANGE",
+    "PRECEDENCE",
+    "RULES",
+    "ChannelFacts",
+    "Outcome",
+    "Rule",
+    "RuleContext",
+    "channel_facts",
+    "decide",
+    "decide_channel",
+    "fee_step_ppm",
+    "first_outcome",
+    "hold",
+    "probe_step_ppm",
+    "rule",
+]
+
+logger = logging.getLogger(__name__)
+
+
+def decide(
+    snapshot: NodeSnapshot, scores: Sequence[ChannelScore], config: Config
+) -> tuple[Decision, ...]:
+    """One decision per score, in the same order; pure and deterministic."""
+    channels = {channel.short_channel_id: channel for channel in snapshot.channels}
+    decisions = []
+    for score in scores:
+        channel = channels.get(score.short_channel_id)
+        if channel is None:
+            raise InvalidRequest(
+                f"score for channel {score.short_channel_id} which the snapshot does not hold"
+            )
+        decisions.append(decide_channel(snapshot, channel, score, config))
+    return tuple(decisions)
+
+
+def decide_channel(
+    snapshot: NodeSnapshot, channel: Channel, score: ChannelScore, config: Config
+) -> Decision:
+    """The decision for one channel: the first rule of :data:`PRECEDENCE` that applies."""
+    outcome = first_outcome(RuleContext(channel, score, channel_facts(snapshot, channel), config))
+    decision = Decision(
+        short_channel_id=channel.short_channel_id,
+        peer_id=channel.peer_id,
+        action=outcome.action,
+        confidence=score.confidence,
+        reasons=outcome.reasons,
+        current_policy=channel.our_policy,
+        proposed_policy=outcome.proposed_policy,
+        impact=outcome.impact,
+    )
+    logger.debug(
+        "decision scid=%s action=%s confidence=%.2f daily_fee_delta_msat=%d",
+        decision.short_channel_id,
+        decision.action.value,
+        decision.confidence,
+        decision.impact.daily_fee_delta_msat,
+    )
+    return decision

@@ -1,0 +1,376 @@
+"""The decision rules: each looks at one channel and either does not apply or decides.
+
+:func:`rule` registers a rule by name in :data:`RULES`; :func:`first_outcome` asks them in the
+order of :data:`PRECEDENCE` and falls back to :func:`hold`. The precedence and what each rule
+does are described in :mod:`lnopt.decisions`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from lnopt.config import Config, DecisionConfig
+from lnopt.decisions.facts import ChannelFacts
+from lnopt.decisions.impact import (
+    NO_CHANGE,
+    per_day_msat,
+    recovered_demand_impact,
+    repricing_impact,
+    sat_text,
+)
+from lnopt.model import Action, Channel, ChannelPolicy, ChannelScore, ChannelState, ExpectedImpact
+
+
+@dataclass(frozen=True, slots=True)
+class RuleContext:
+    channel: Channel
+    score: ChannelScore
+    facts: ChannelFacts
+    config: Config
+
+    @property
+    def thresholds(self) -> DecisionConfig:
+        return self.config.decisions
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What a rule decided: the action, why, the expected impact and any new policy."""
+
+    action: Action
+    reasons: tuple[str, ...]
+    impact: ExpectedImpact
+    proposed_policy: ChannelPolicy | None = None
+
+
+Rule = Callable[[RuleContext], Outcome | None]
+
+RULES: dict[str, Rule] = {}
+
+PRECEDENCE = (
+    "not_open",
+    "low_confidence",
+    "close",
+    "offline",
+    "balance_unknown",
+    "draining",
+    "rebalance",
+    "raise_fees",
+    "untested_price",
+    "lower_fees",
+    "probe_price",
+)
+
+
+def rule(name: str) -> Callable[[Rule], Rule]:
+    """Register a decision rule under ``name``; a duplicate name is a programming error."""
+
+    def decorator(function: Rule) -> Rule:
+        if name in RULES:
+            raise ValueError(f"decision rule {name!r} is registered twice")
+        RULES[name] = function
+        return function
+
+    return decorator
+
+
+def first_outcome(context: RuleContext) -> Outcome:
+    """The outcome of the first rule of :data:`PRECEDENCE` that applies, else :func:`hold`."""
+    for name in PRECEDENCE:
+        outcome = RULES[name](context)
+        if outcome is not None:
+            return outcome
+    return hold(context)
+
+
+def fee_step_ppm(current_ppm: int, thresholds: DecisionConfig) -> int:
+    """One fee step: ``fee_step_pct`` percent of the current rate, at least ``fee_step_min_ppm``."""
+    return max(thresholds.fee_step_min_ppm, max(0, current_ppm) * thresholds.fee_step_pct // 100)
+
+
+def probe_step_ppm(current_ppm: int, thresholds: DecisionConfig) -> int:
+    """One upward probe: ``probe_step_pct`` percent of the rate, at least ``fee_step_min_ppm``."""
+    return max(thresholds.fee_step_min_ppm, max(0, current_ppm) * thresholds.probe_step_pct // 100)
+
+
+def _keep(*reasons: str) -> Outcome:
+    return Outcome(Action.KEEP, reasons, NO_CHANGE)
+
+
+def _demand_text(facts: ChannelFacts) -> str:
+    return (
+        f"{facts.forwards_out_7d} forwards out and {facts.local_failed_7d} failed by us "
+        "for lack of liquidity in 7 days"
+    )
+
+
+# --- the rules, in order of precedence -------------------------------------------------------
+
+
+@rule("not_open")
+def not_open(context: RuleContext) -> Outcome | None:
+    state = context.channel.state
+    if state is ChannelState.ACTIVE:
+        return None
+    return _keep(
+        f"The channel is {state.value}, not active: it cannot forward, so it is left alone."
+    )
+
+
+@rule("low_confidence")
+def low_confidence(context: RuleContext) -> Outcome | None:
+    minimum = context.thresholds.min_confidence
+    if context.score.confidence >= minimum:
+        return None
+    return _keep(
+        f"Confidence {context.score.confidence:.2f} is below the minimum {minimum:.2f}: "
+        "too little is known to act, so nothing changes."
+    )
+
+
+@rule("close")
+def close(context: RuleContext) -> Outcome | None:
+    limits, facts = context.thresholds, context.facts
+    poor = context.score.score < limits.close_below_score
+    idle = facts.idle_days >= limits.close_idle_days
+    old = facts.age_days >= limits.close_min_age_days
+    if not (poor and idle and old):
+        return None
+    idle_text = f"{'at least ' if facts.idle_at_least else ''}{facts.idle_days:.0f} days"
+    local_msat = context.channel.local_msat
+    lost_msat = -per_day_msat(facts.fees_earned_30d_msat, 30)
+    return Outcome(
+        Action.CLOSE,
+        (
+            f"Score {context.score.score:.2f} is below {limits.close_below_score:.2f}.",
+            f"No forward for {idle_text} (closing needs {limits.close_idle_days}).",
+            f"The channel is {facts.age_days:.0f} days old "
+            f"(closing needs {limits.close_min_age_days}).",
+            f"Closing frees {sat_text(local_msat)} of local balance for a better channel.",
+        ),
+        ExpectedImpact(
+            lost_msat,
+            f"no forward for {idle_text}; 30-day fee income lost; frees {sat_text(local_msat)} "
+            "before on-chain fees",
+        ),
+    )
+
+
+@rule("offline")
+def offline(context: RuleContext) -> Outcome | None:
+    if context.channel.connected:
+        return None
+    return _keep("The peer is disconnected: a new fee earns nothing until it is back.")
+
+
+@rule("balance_unknown")
+def balance_unknown(context: RuleContext) -> Outcome | None:
+    if context.channel.balance_known:
+        return None
+    return _keep("The channel's balance is not known, so its liquidity cannot be judged.")
+
+
+@rule("draining")
+def draining(context: RuleContext) -> Outcome | None:
+    limits, facts, channel = context.thresholds, context.facts, context.channel
+    week_per_day_msat = (facts.volume_out_7d_msat - facts.volume_in_7d_msat) / 7
+    net_out_per_day_msat = max(week_per_day_msat, facts.net_out_1d_msat)
+    window = "the last day" if facts.net_out_1d_msat > week_per_day_msat else "7 days"
+    if not (
+        limits.drain_horizon_days > 0
+        and facts.forwards_out_1d >= 1
+        and net_out_per_day_msat > 0
+        and channel.local_msat < limits.drain_horizon_days * net_out_per_day_msat
+    ):
+        return None
+    days_left = channel.local_msat / net_out_per_day_msat
+    current_ppm = channel.our_policy.fee_ppm
+    new_ppm = current_ppm + probe_step_ppm(current_ppm, limits)
+    return _reprice(
+        context,
+        Action.RAISE_FEES,
+        new_ppm,
+        (
+            f"The channel is draining: {sat_text(int(net_out_per_day_msat))}/day more went out "
+            f"than came in over {window}, and {facts.forwards_out_1d} forwards went out in the "
+            "last day.",
+            f"At that pace its {sat_text(channel.local_msat)} on our side last "
+            f"{days_left:.1f} days (less than {limits.drain_horizon_days}): the liquidity sells "
+            "too cheaply.",
+            f"Raise {limits.probe_step_pct}%: {current_ppm} → {new_ppm} ppm, so what is left goes "
+            "to the payers who value it most.",
+        ),
+    )
+
+
+@rule("rebalance")
+def rebalance(context: RuleContext) -> Outcome | None:
+    limits, facts, channel = context.thresholds, context.facts, context.channel
+    if not (
+        facts.local_ratio < limits.rebalance_below_local_ratio
+        and context.score.score >= limits.rebalance_min_score
+        and facts.demand_7d >= limits.raise_min_forwards_7d
+    ):
+        return None
+    target_ratio = context.config.liquidity.target_local_ratio
+    needed_msat = max(0, int(channel.capacity_msat * target_ratio) - channel.local_msat)
+    return Outcome(
+        Action.REBALANCE,
+        (
+            f"Only {facts.local_ratio:.0%} of the capacity is on our side "
+            f"(below {limits.rebalance_below_local_ratio:.0%}).",
+            f"Demand continues: {_demand_text(facts)}.",
+            f"The channel is valuable (score {context.score.score:.2f}, at least "
+            f"{limits.rebalance_min_score:.2f}): pricing alone will not refill it; "
+            f"move about {sat_text(needed_msat)} into it to reach {target_ratio:.0%} local.",
+        ),
+        recovered_demand_impact(facts, channel.our_policy),
+    )
+
+
+@rule("raise_fees")
+def raise_fees(context: RuleContext) -> Outcome | None:
+    limits, facts = context.thresholds, context.facts
+    if not (
+        facts.local_ratio < limits.raise_below_local_ratio
+        and facts.demand_7d >= limits.raise_min_forwards_7d
+    ):
+        return None
+    current_ppm = context.channel.our_policy.fee_ppm
+    new_ppm = current_ppm + fee_step_ppm(current_ppm, limits)
+    return _reprice(
+        context,
+        Action.RAISE_FEES,
+        new_ppm,
+        (
+            f"Outbound liquidity is scarce: {facts.local_ratio:.0%} of the capacity is on our "
+            f"side (below {limits.raise_below_local_ratio:.0%}).",
+            f"Demand is there: {_demand_text(facts)} "
+            f"(at least {limits.raise_min_forwards_7d} needed).",
+            f"Scarce liquidity is underpriced: raise the fee by one step, "
+            f"{current_ppm} → {new_ppm} ppm.",
+        ),
+    )
+
+
+@rule("lower_fees")
+def lower_fees(context: RuleContext) -> Outcome | None:
+    limits, facts = context.thresholds, context.facts
+    if not (
+        facts.local_ratio > limits.lower_above_local_ratio
+        and facts.forwards_out_7d <= limits.lower_max_forwards_7d
+    ):
+        return None
+    idle = (
+        f"Liquidity sits idle: {facts.local_ratio:.0%} of the capacity is on our side (above "
+        f"{limits.lower_above_local_ratio:.0%}) with {facts.forwards_out_7d} forwards out in "
+        f"7 days (at most {limits.lower_max_forwards_7d})."
+    )
+    reference_ppm = facts.alternative_median_ppm
+    if reference_ppm is None:
+        return _keep(idle, "No other node has a channel toward this peer to compare fees with.")
+    current_ppm = context.channel.our_policy.fee_ppm
+    compared = (
+        f"our fee {current_ppm} ppm against the median {reference_ppm} ppm of the "
+        f"{len(facts.alternative_ppms)} other channels toward this peer"
+    )
+    if current_ppm <= reference_ppm:
+        return _keep(idle, f"Already competitive: {compared}; the price is not what idles it.")
+    new_ppm = max(0, reference_ppm, current_ppm - fee_step_ppm(current_ppm, limits))
+    return _reprice(
+        context,
+        Action.LOWER_FEES,
+        new_ppm,
+        (
+            idle,
+            f"Priced above the alternatives: {compared}.",
+            f"Lower the fee by one step, not below that median: {current_ppm} → {new_ppm} ppm.",
+        ),
+    )
+
+
+@rule("probe_price")
+def probe_price(context: RuleContext) -> Outcome | None:
+    limits, facts = context.thresholds, context.facts
+    if not (
+        facts.forwards_out_1d >= max(1, limits.probe_min_forwards_1d)
+        and facts.forwards_out_7d >= limits.probe_min_forwards_7d
+    ):
+        return None
+    current_ppm = context.channel.our_policy.fee_ppm
+    probe_ppm = current_ppm + probe_step_ppm(current_ppm, limits)
+    market_ppm = facts.alternative_median_ppm
+    new_ppm = max(probe_ppm, market_ppm or 0)
+    demand = (
+        f"Demand holds at {current_ppm} ppm: {facts.forwards_out_1d} forwards out in the "
+        f"last day and {facts.forwards_out_7d} in 7 days (at least "
+        f"{limits.probe_min_forwards_1d} and {limits.probe_min_forwards_7d})."
+    )
+    if new_ppm > probe_ppm:
+        return _reprice(
+            context,
+            Action.RAISE_FEES,
+            new_ppm,
+            (
+                demand,
+                f"The other {len(facts.alternative_ppms)} channels toward this peer charge a "
+                f"median {market_ppm} ppm: payers who choose us would pay that elsewhere.",
+                f"Raise to the market: {current_ppm} → {new_ppm} ppm.",
+            ),
+        )
+    return _reprice(
+        context,
+        Action.RAISE_FEES,
+        new_ppm,
+        (
+            demand,
+            "Payers choose us among the alternatives at this price: it is not too high.",
+            f"Probe a higher price, {limits.probe_step_pct}% up: {current_ppm} → {new_ppm} ppm; "
+            "if the demand stops, the fee comes back down.",
+        ),
+    )
+
+
+@rule("untested_price")
+def untested_price(context: RuleContext) -> Outcome | None:
+    limits, facts = context.thresholds, context.facts
+    market_ppm = facts.alternative_median_ppm
+    current_ppm = context.channel.our_policy.fee_ppm
+    saturated = context.config.liquidity.saturated_ratio
+    if not (
+        limits.price_untested_at_market and not facts.has_history and facts.local_ratio < saturated
+    ):
+        return None
+    if market_ppm is None or market_ppm <= current_ppm:
+        return None
+    return _reprice(
+        context,
+        Action.RAISE_FEES,
+        market_ppm,
+        (
+            "No forward has gone through this channel in 30 days: its price is untested.",
+            f"The other {len(facts.alternative_ppms)} channels toward this peer charge a "
+            f"capacity-weighted median {market_ppm} ppm: start from the market price, "
+            f"{current_ppm} → {market_ppm} ppm, and let demand move it from there.",
+        ),
+    )
+
+
+def hold(context: RuleContext) -> Outcome:
+    """The decision when no rule applies: keep, with the figures that were looked at."""
+    facts = context.facts
+    return _keep(
+        f"No rule calls for a change: {facts.local_ratio:.0%} of the capacity on our side, "
+        f"{_demand_text(facts)}, fee {context.channel.our_policy.fee_ppm} ppm, "
+        f"score {context.score.score:.2f}."
+    )
+
+
+def _reprice(
+    context: RuleContext, action: Action, new_ppm: int, reasons: tuple[str, ...]
+) -> Outcome:
+    current = context.channel.our_policy
+    proposed = current.with_fees(base_fee_msat=current.base_fee_msat, fee_ppm=new_ppm)
+    impact = repricing_impact(context.facts, current, proposed, context.thresholds)
+    return Outcome(action, reasons, impact, proposed)
