@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from lnopt.cli import main
+from lnopt.config import HEURISTIC_NAMES
 
 SHORT = ["--nodes", "400", "--days", "3", "--payments", "2500"]
 
@@ -38,16 +39,7 @@ def test_demo_json_gives_every_channel_with_parts_and_a_decision(
     channels = document["channels"]
     assert 15 <= len(channels) <= 25
     for channel in channels:
-        assert set(channel["parts"]) == {
-            "centrality",
-            "liquidity",
-            "activity",
-            "competitiveness",
-            "reliability",
-            "age",
-            "peer_quality",
-            "position",
-        }
+        assert set(channel["parts"]) == set(HEURISTIC_NAMES)
         assert channel["action"] in {"keep", "raise_fees", "lower_fees", "rebalance", "close"}
         assert channel["reasons"]
         assert 0.0 <= channel["score"] <= 1.0
