@@ -4,7 +4,7 @@
 Glue only. Every method drives the :class:`~lnopt.service.Optimizer`; parameters are read and
 results rendered by :mod:`lnopt.rpc`; the options are declared and read by
 :mod:`lnopt.plugin_options`. pyln-client dispatches every call and notification in one loop, so
-nothing slow runs there: ``forward_event`` hands the event to the recorder in constant time,
+nothing slow runs there: ``forward_event`` hands the event to the recorder's bounded queue,
 method calls run on worker threads and answer when done, and recovery, backfill and the
 scheduled runs run in the scheduler's thread. An ``lnopt.errors`` error becomes a JSON-RPC
 error whose message says what to do; anything else is logged with its traceback and answered

@@ -9,7 +9,9 @@ crash every channel's policy is either the old or the new value of its open entr
 recovered the journal says which.
 
 Only the base fee and the fee rate are changed and compared; a change is validated against the
-node's current policy (a plan made from a stale snapshot is refused). A dry run takes the same
+node's current policy (a plan made from a stale snapshot is refused) and refused while an
+earlier change to the same channel is still open, so that settling that entry can never undo a
+later one. A dry run takes the same
 validation path and stops before the journal and the node. Every change logs one
 ``key=value`` line.
 """
@@ -207,6 +209,17 @@ class Executor:
             return f"negative fee refused ({_describe(new)})", None
         if same_fees(plan.old_policy, new):
             return "no change: the new fees equal the old ones", None
+        unsettled = self._store.journal(
+            short_channel_id=plan.short_channel_id,
+            statuses=(JournalStatus.PENDING, JournalStatus.APPLIED),
+            limit=1,
+        )
+        if unsettled:
+            return (
+                f"change {unsettled[0].change_id} on this channel is still open (its outcome "
+                "is unknown); it is settled from the node's policy before the next apply",
+                None,
+            )
         try:
             current = self._backend.get_policy(plan.short_channel_id)
         except BackendError as exc:

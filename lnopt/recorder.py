@@ -1,11 +1,16 @@
-"""Forward events from the plugin's dispatch loop into the store, without ever waiting on it.
+"""Forward events from the plugin's dispatch loop into the store, in batches.
 
 pyln-client runs every method and notification of a plugin in one dispatch loop, so the
-``forward_event`` handler must do constant work and never block: :meth:`ForwardRecorder.submit`
-puts the forward on an unbounded :class:`queue.SimpleQueue` and returns. A writer thread takes
-up to ``batch_size`` forwards at a time and records them in one transaction
-(:meth:`~lnopt.store.Store.record_forwards`); the store counts each forward once, so a replayed
-event or an overlapping backfill is harmless.
+``forward_event`` handler does little: :meth:`ForwardRecorder.submit` puts the forward on a
+queue and returns. A writer thread takes up to ``batch_size`` forwards at a time and records
+them in one transaction (:meth:`~lnopt.store.Store.record_forwards`); the store counts each
+forward once, so a replayed event or an overlapping backfill is harmless.
+
+The queue holds at most ``QUEUE_BATCHES`` batches. In a flood of events the dispatch loop
+parses as fast as the events come and would keep the interpreter to itself, starving the
+writer and the threads that answer method calls; once the queue is full, :meth:`submit` waits
+for the writer to take a batch. Memory stays bounded and method calls keep answering, while
+the events are recorded as fast as before (lightningd holds what the plugin has not read yet).
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from lnopt.store import Store
 
 logger = logging.getLogger(__name__)
 
+QUEUE_BATCHES = 4
 STORE_ATTEMPTS = 3
 STORE_RETRY_DELAY_S = 0.2
 MAX_INTEGER = 2**63 - 1  # the largest integer SQLite stores
@@ -86,7 +92,7 @@ def _is_scid(value: str) -> bool:
 
 
 class ForwardRecorder:
-    """Takes forward events from the plugin's dispatch loop in O(1) and writes them in batches
+    """Takes forward events from the plugin's dispatch loop and writes them in batches
     from its own thread.
 
     Counters: ``submitted`` forwards handed to :meth:`submit`; ``written`` of those passed to
@@ -101,7 +107,9 @@ class ForwardRecorder:
         self._store = store
         self._batch_size = max(1, batch_size)
         self._flush_interval_s = flush_interval_s
-        self._queue: queue.SimpleQueue[Forward | object] = queue.SimpleQueue()
+        self._queue: queue.Queue[Forward | object] = queue.Queue(
+            maxsize=QUEUE_BATCHES * self._batch_size
+        )
         self._thread: threading.Thread | None = None
         self._done = threading.Condition()
         self._submitted = 0
@@ -142,8 +150,11 @@ class ForwardRecorder:
         self._thread.start()
 
     def submit(self, forward: Forward) -> None:
-        """Queue one forward; constant time, no I/O, never raises."""
+        """Queue one forward; never raises. Waits while the queue is full and the writer thread
+        runs; without a writer thread, a full queue is written here first."""
         self._submitted += 1
+        if not self.running and self._queue.full():
+            self._drain()
         self._queue.put(forward)
 
     def submit_event(self, event: object) -> None:

@@ -80,6 +80,28 @@ class PluginExited(Exception):
     """The plugin process ended before it answered."""
 
 
+class FifoLock:
+    """A lock granted in the order it was asked for, as lightningd interleaves what it writes to
+    a plugin. A plain lock lets a thread writing back-to-back (a flood) take it again before a
+    waiting method call gets a turn."""
+
+    def __init__(self) -> None:
+        self._turns = threading.Condition()
+        self._next_ticket = 0
+        self._serving = 0
+
+    def __enter__(self) -> None:
+        with self._turns:
+            ticket = self._next_ticket
+            self._next_ticket += 1
+            self._turns.wait_for(lambda: self._serving == ticket)
+
+    def __exit__(self, *exc: object) -> None:
+        with self._turns:
+            self._serving += 1
+            self._turns.notify_all()
+
+
 @dataclass
 class _Pending:
     method: str
@@ -183,7 +205,7 @@ class PluginProcess:
         self._ids = itertools.count(1)
         self._pending: dict[str, _Pending] = {}
         self._lock = threading.Lock()
-        self._write_lock = threading.Lock()
+        self._write_lock = FifoLock()
         self._process: subprocess.Popen[bytes] | None = None
         self._reader: threading.Thread | None = None
         self._stderr_path = self.lightning_dir / f"plugin-stderr-{os.getpid()}-{id(self)}.log"

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import event, given, settings
+from hypothesis import event, example, given, settings
 from hypothesis import strategies as st
 
 from lnopt.errors import BackendRefused, BackendUnavailable
@@ -191,6 +191,25 @@ def test_when_the_restore_also_fails_the_entry_stays_open_for_recovery(
     recovered = executor.recover()
     assert recovered.finished == (outcome.change_id,)
     assert only_entry(store).status is JournalStatus.DONE
+
+
+def test_no_change_is_made_to_a_channel_whose_earlier_change_is_still_open(
+    executor: Executor, node: MemoryBackend, store: Store, channels: list[Channel]
+) -> None:
+    ch = channels[0]
+    # given a change whose restore acted but reported an error: its entry is left open
+    node.fail_set_policy(1, after_apply=True)
+    node.fail_set_policy(2, after_apply=True)
+    first, second = executor.apply([change(ch, 0), change(ch, 1)], dryrun=False).outcomes
+    assert first.status is JournalStatus.PENDING
+    # then a second change to that channel is refused, naming the open entry
+    assert second.status is None and second.change_id is None
+    assert second.error is not None and f"change {first.change_id}" in second.error
+    assert fee_ppm_of(node, ch) == 100
+    # and settling the open entry leaves the node at the policy the journal says
+    assert executor.recover().undone == (first.change_id,)
+    assert only_entry(store).status is JournalStatus.FAILED
+    assert fee_ppm_of(node, ch) == 100
 
 
 def test_a_dry_run_touches_nothing_and_journals_nothing(
@@ -513,6 +532,9 @@ def fees(p: ChannelPolicy) -> tuple[int, int]:
 
 @settings(max_examples=200, deadline=None)
 @given(st.lists(st.tuples(operation, st.lists(fault, max_size=2)), min_size=1, max_size=10))
+@example(  # two changes to one channel, the first left open by a restore that acted yet failed
+    steps=[(("apply", [(0, 0), (0, 1)]), [("fail_set", 1, True, "refused")] * 2)]
+)
 def test_every_channel_has_the_policy_the_journal_says_whatever_fails(
     steps: list[tuple[tuple[Any, ...], list[tuple[Any, ...]]]],
 ) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,7 @@ from pyln.client import Millisatoshi
 
 from lnopt.errors import StoreError
 from lnopt.model import Forward, ForwardStatus
-from lnopt.recorder import ForwardRecorder, forward_from_event
+from lnopt.recorder import QUEUE_BATCHES, ForwardRecorder, forward_from_event
 from lnopt.store import Store
 
 NOW = 1_760_000_000.0
@@ -262,21 +263,40 @@ class BlockingStore:
         return len(forwards)
 
 
-def test_submit_never_waits_for_a_slow_store() -> None:
+def test_submit_waits_for_a_slow_store_only_once_the_queue_is_full() -> None:
     # given a recorder whose store is stuck in a write
     slow = BlockingStore()
     recorder = ForwardRecorder(slow, batch_size=10)  # type: ignore[arg-type]
     recorder.start()
     recorder.submit_event(event(0))
     assert slow.entered.wait(timeout=10)
-    # when many more forwards arrive while it is stuck, then submit returns for each at once
-    for htlc in range(1, 5_001):
-        recorder.submit_event(event(htlc))
-    assert recorder.submitted == 5_001 and slow.recorded == 0
+    # when many more forwards arrive while it is stuck
+    bound = QUEUE_BATCHES * 10
+    sender = threading.Thread(
+        target=lambda: [recorder.submit_event(event(htlc)) for htlc in range(1, 1_001)]
+    )
+    sender.start()
+    # then submit takes a queue's worth at once, then waits for the writer
+    wait_until = time.monotonic() + 10
+    while recorder.submitted < 1 + bound and time.monotonic() < wait_until:
+        time.sleep(0.01)
+    time.sleep(0.2)
+    assert sender.is_alive() and recorder.submitted == 1 + bound + 1  # the last one waiting
+    assert slow.recorded == 0
     # and once the store is free again, everything is written
     slow.release.set()
+    sender.join(timeout=30)
     recorder.stop()
-    assert slow.recorded == 5_001
+    assert slow.recorded == 1_001
+
+
+def test_without_a_writer_thread_a_full_queue_is_written_by_submit(store: Store) -> None:
+    recorder = ForwardRecorder(store, batch_size=5)
+    for htlc in range(QUEUE_BATCHES * 5 + 3):
+        recorder.submit_event(event(htlc))
+    assert store.forward_counts()["total"] == QUEUE_BATCHES * 5
+    recorder.flush()
+    assert store.forward_counts()["total"] == QUEUE_BATCHES * 5 + 3
 
 
 class FailingStore:

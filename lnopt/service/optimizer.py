@@ -85,7 +85,6 @@ class Optimizer:
         self._clock = clock
         self._executor = Executor(backend, store, clock=clock)
         self._lock = threading.RLock()
-        self._recovered = False
         self._started_s = clock()
         self._graph: NetworkGraph | None = None
         self._graph_read_s: float | None = None
@@ -266,7 +265,6 @@ class Optimizer:
         """Finish or undo every journal entry a crash left open (runs in every mode)."""
         with self._lock:
             result = self._executor.recover()
-            self._recovered = True
         for change_id in result.finished:
             logger.info("event=recovered change_id=%d outcome=done", change_id)
         for change_id in result.undone:
@@ -352,7 +350,9 @@ class Optimizer:
         return tuple(review(changes, limits=limits, recent_changes=recent, now_s=now_s))
 
     def _ensure_recovered(self) -> None:
-        if not self._recovered:
+        """Settle open journal entries (a crash, or a node unreachable during a restore) before
+        anything new is changed."""
+        if self._store.open_journal_entries():
             self.recover()
 
     def _require_changes_allowed(self) -> None:
