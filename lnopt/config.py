@@ -69,9 +69,13 @@ class DecisionConfig:
     fee_elasticity: float = 0.5
     probe_min_forwards_1d: int = 1
     probe_min_forwards_7d: int = 2
-    probe_step_pct: int = 50
-    drain_horizon_days: int = 14
+    probe_step_pct: int = 200
+    drain_horizon_days: int = 30
     price_untested_at_market: int = 1
+    price_test_days: int = 2
+    price_test_forwards: int = 3
+    price_test_max_days: int = 7
+    probe_pause_days: int = 7
 
 
 @dataclass(frozen=True)
@@ -80,10 +84,10 @@ class GuardLimits:
     max_fee_ppm: int = 5000
     min_base_fee_msat: int = 0
     max_base_fee_msat: int = 10000
-    max_step_pct: int = 50
-    max_step_ppm: int = 500
+    max_step_pct: int = 200
+    max_step_ppm: int = 2000
     step_floor_ppm: int = 10
-    max_changes_per_day: int = 1
+    max_changes_per_day: int = 2
     cooldown_s: int = 21600
     exclude_peers: tuple[str, ...] = ()
     exclude_channels: tuple[str, ...] = ()
@@ -114,6 +118,7 @@ _UNIT_INTERVAL_SUFFIXES = ("_ratio", "_score", "_confidence")
 _ORDERED_PAIRS = (
     ("liquidity", "depleted_ratio", "saturated_ratio"),
     ("decisions", "raise_below_local_ratio", "lower_above_local_ratio"),
+    ("decisions", "price_test_days", "price_test_max_days"),
     ("guard", "min_fee_ppm", "max_fee_ppm"),
     ("guard", "min_base_fee_msat", "max_base_fee_msat"),
 )

@@ -172,6 +172,26 @@ class ChannelActivity:
         return (self.last_1d, self.last_7d, self.last_30d)
 
 
+@dataclass(frozen=True, slots=True)
+class PriceHistory:
+    """What one channel earned at its current fee rate and at the rate before, read from the
+    fee journal (a channel whose fee lnopt never changed has none).
+
+    The current rate counts from ``since_s``, when it took effect; the previous one over the
+    time it was in force, at most the last ``previous_days`` before that. Earnings are the
+    settled forwards out of the channel and their fees.
+    """
+
+    current_ppm: int
+    since_s: float
+    current_forwards_out: int
+    current_fees_msat: int
+    previous_ppm: int
+    previous_days: float
+    previous_forwards_out: int
+    previous_fees_msat: int
+
+
 @dataclass(frozen=True)
 class NodeSnapshot:
     """Everything the engine needs to know about a node at one moment."""
@@ -182,6 +202,7 @@ class NodeSnapshot:
     channels: tuple[Channel, ...]
     activity: Mapping[str, ChannelActivity]
     graph: NetworkGraph
+    prices: Mapping[str, PriceHistory] = field(default_factory=dict)
 
     def activity_of(self, short_channel_id: str) -> ChannelActivity:
         found = self.activity.get(short_channel_id)

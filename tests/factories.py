@@ -13,6 +13,7 @@ from lnopt.model import (
     ChannelState,
     NodeSnapshot,
     Opener,
+    PriceHistory,
     WindowActivity,
 )
 
@@ -126,6 +127,7 @@ def snapshot(
     activity_by_scid: Mapping[str, ChannelActivity] | None = None,
     graph: NetworkGraph | None = None,
     taken_at_s: int = 1_760_000_000,
+    prices: Mapping[str, PriceHistory] | None = None,
 ) -> NodeSnapshot:
     return NodeSnapshot(
         node_id=OUR_NODE,
@@ -134,4 +136,5 @@ def snapshot(
         channels=tuple(channels),
         activity=dict(activity_by_scid or {}),
         graph=graph if graph is not None else graph_for(channels),
+        prices=dict(prices or {}),
     )

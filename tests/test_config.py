@@ -197,6 +197,10 @@ BAD_DOCUMENTS = {
         "liquidity:\n  depleted_ratio: 0.95\n",
         r"liquidity\.depleted_ratio \(0\.95\) is above liquidity\.saturated_ratio \(0\.9\)",
     ),
+    "a raise judged sooner than it may be at the latest": (
+        "decisions:\n  price_test_days: 9\n",
+        r"decisions\.price_test_days \(9\) is above decisions\.price_test_max_days \(7\)",
+    ),
     "text where a whole number is expected": (
         "guard:\n  max_fee_ppm: lots\n",
         r"guard\.max_fee_ppm: expected a whole number >= 0, got 'lots'",

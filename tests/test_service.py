@@ -300,6 +300,21 @@ def applied(store: Store, clock: Clock) -> tuple[Optimizer, MemoryBackend, dict[
     return service, backend, before
 
 
+def test_the_next_snapshot_knows_the_rate_each_change_set_and_since_when(
+    applied: tuple[Optimizer, MemoryBackend, dict[str, int]], clock: Clock
+) -> None:
+    service, backend, before = applied
+    prices = service.snapshot().prices
+    changed = {scid for scid, ppm in before.items() if backend.policies[scid].fee_ppm != ppm}
+    assert len(changed) == 3 and set(prices) == changed
+    for scid, price in prices.items():
+        assert (price.previous_ppm, price.current_ppm) == (
+            before[scid],
+            backend.policies[scid].fee_ppm,
+        )
+        assert price.since_s == clock.now - 60 and price.current_forwards_out == 0
+
+
 @pytest.mark.parametrize(
     ("target", "restored"),
     [

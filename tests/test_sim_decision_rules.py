@@ -1,5 +1,5 @@
 """The pricing rules the simulator motivated: probe while demand holds, price draining
-liquidity, start untested channels at the market."""
+liquidity, start untested channels at the market, judge a raise by what it earned."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 
 from lnopt.config import Config, load_config
 from lnopt.decisions import PRECEDENCE, decide
-from lnopt.model import Action, Channel, ChannelActivity, Decision
+from lnopt.model import Action, Channel, ChannelActivity, Decision, PriceHistory
 from tests.factories import activity, channel, gossip_item, graph_for, node_id, snapshot
 from tests.test_decisions import score_of
 
@@ -45,10 +45,12 @@ def decide_one(
     record: ChannelActivity | None,
     *alternatives: tuple[int, int],
     config: Config = CONFIG,
+    price: PriceHistory | None = None,
 ) -> Decision:
     graph = graph_for([ch], competitors(ch.peer_id, *alternatives))
     records = {} if record is None else {ch.short_channel_id: record}
-    snap = snapshot([ch], activity_by_scid=records, graph=graph, taken_at_s=NOW_S)
+    prices = {} if price is None else {ch.short_channel_id: price}
+    snap = snapshot([ch], activity_by_scid=records, graph=graph, taken_at_s=NOW_S, prices=prices)
     (decision,) = decide(snap, [score_of(ch, score=0.4)], config)
     return decision
 
@@ -56,7 +58,8 @@ def decide_one(
 def test_the_new_rules_are_ranked_after_the_liquidity_rules() -> None:
     order = {name: i for i, name in enumerate(PRECEDENCE)}
     assert order["draining"] < order["rebalance"] < order["raise_fees"]
-    assert order["raise_fees"] < order["untested_price"] < order["lower_fees"]
+    assert order["raise_fees"] < order["price_test"] < order["untested_price"]
+    assert order["untested_price"] < order["lower_fees"]
     assert order["lower_fees"] < order["probe_price"] == len(PRECEDENCE) - 1
 
 
@@ -138,3 +141,92 @@ def test_an_untested_channel_starts_at_the_market_price() -> None:
     assert decide_one(full, None, (700, 5_000_000)).action is Action.KEEP
     off = load_config(None, {"decisions": {"price_untested_at_market": 0}})
     assert decide_one(ch, None, (700, 5_000_000), config=off).action is Action.KEEP
+
+
+DAY_S = 86_400
+
+
+def raised(
+    *,
+    days_ago: float,
+    now_fees_sat: int,
+    now_forwards: int,
+    before_fees_sat: int = 700,
+    before_forwards: int = 7,
+    before_ppm: int = 200,
+    now_ppm: int = 400,
+) -> PriceHistory:
+    """A raise ``before_ppm`` → ``now_ppm`` ``days_ago``; the old rate measured over 7 days."""
+    return PriceHistory(
+        current_ppm=now_ppm,
+        since_s=NOW_S - days_ago * DAY_S,
+        current_forwards_out=now_forwards,
+        current_fees_msat=now_fees_sat * SAT,
+        previous_ppm=before_ppm,
+        previous_days=7.0,
+        previous_forwards_out=before_forwards,
+        previous_fees_msat=before_fees_sat * SAT,
+    )
+
+
+def test_a_raise_that_earns_less_per_day_goes_back() -> None:
+    # Given a raise 200 → 400 ppm three days ago: before, 100 sat/day (7 forwards in 7 days);
+    # since, 30 sat/day, while the old rate would have brought 3 forwards by now
+    ch = channel(1, local_ratio=0.5, fee_ppm=400)
+    price = raised(days_ago=3, now_fees_sat=90, now_forwards=1)
+    decision = decide_one(ch, None, price=price)
+    # Then the fee goes back to 200 ppm, with both rates in the reasons
+    assert decision.action is Action.LOWER_FEES
+    assert decision.proposed_policy is not None and decision.proposed_policy.fee_ppm == 200
+    text = " ".join(decision.reasons)
+    assert "30 sat/day" in text and "100 sat/day" in text and "back to 200 ppm" in text
+
+
+def test_a_raise_that_earns_more_per_day_is_probed_further() -> None:
+    ch = channel(1, local_ratio=0.5, fee_ppm=400)
+    price = raised(days_ago=3, now_fees_sat=600, now_forwards=3)
+    decision = decide_one(ch, None, price=price)
+    assert decision.action is Action.RAISE_FEES
+    assert decision.proposed_policy is not None and decision.proposed_policy.fee_ppm == 600
+    assert "The raise paid" in " ".join(decision.reasons)
+
+
+def test_a_raise_is_not_judged_before_the_old_rate_would_have_shown() -> None:
+    # Given a raise one day and a half ago that earned nothing yet (the old rate: one a day)
+    ch = channel(1, local_ratio=0.5, fee_ppm=400)
+    early = decide_one(ch, None, price=raised(days_ago=1.5, now_fees_sat=0, now_forwards=0))
+    assert early.action is Action.KEEP and "Too early to judge" in " ".join(early.reasons)
+    # and a slow channel (a forward a week before): still waiting after four days
+    slow = raised(days_ago=4, now_fees_sat=0, now_forwards=0, before_forwards=1)
+    assert decide_one(ch, None, price=slow).action is Action.KEEP
+    # but judged after seven: it earned nothing, so the fee goes back
+    late = raised(days_ago=7, now_fees_sat=0, now_forwards=0, before_forwards=1)
+    assert decide_one(ch, None, price=late).action is Action.LOWER_FEES
+
+
+def test_scarce_liquidity_keeps_a_raise_that_earns_less() -> None:
+    ch = channel(1, local_ratio=0.1, fee_ppm=400)
+    price = raised(days_ago=3, now_fees_sat=90, now_forwards=1)
+    decision = decide_one(ch, None, price=price, config=load_config(None, RULES_ON))
+    assert decision.action is not Action.LOWER_FEES
+    assert decision.proposed_policy is None or decision.proposed_policy.fee_ppm >= 400
+
+
+def test_a_fee_that_came_down_is_not_probed_up_for_a_while() -> None:
+    # Given a fee lowered 400 → 200 ppm two days ago, and demand today
+    ch = channel(1, local_ratio=0.5, fee_ppm=200)
+    record = activity(ch.short_channel_id, last_1d={"forwards_out": 2}, last_7d={"forwards_out": 4})
+    lowered = raised(days_ago=2, now_fees_sat=50, now_forwards=2, before_ppm=400, now_ppm=200)
+    decision = decide_one(ch, record, price=lowered)
+    assert decision.action is Action.KEEP
+    assert "before it is probed higher again" in " ".join(decision.reasons)
+    # and once the pause is over, demand probes again
+    settled = raised(days_ago=8, now_fees_sat=50, now_forwards=2, before_ppm=400, now_ppm=200)
+    assert decide_one(ch, record, price=settled).action is Action.RAISE_FEES
+
+
+def test_a_price_history_for_another_fee_is_ignored() -> None:
+    # Given a journal that says 400 ppm while the node has 250 (changed by hand since)
+    ch = channel(1, local_ratio=0.5, fee_ppm=250)
+    decision = decide_one(ch, None, price=raised(days_ago=3, now_fees_sat=0, now_forwards=0))
+    assert "The fee was raised" not in " ".join(decision.reasons)

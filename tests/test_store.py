@@ -588,3 +588,49 @@ def test_journal_filters_combine_and_list_newest_first(store: Store) -> None:
     assert [e.change_id for e in done] == [ids[0]]
     assert len(store.journal(limit=1)) == 1
     assert store.journal(statuses=[]) == []
+
+
+# --- price histories ----------------------------------------------------------------------------
+
+
+def test_a_price_history_holds_the_earnings_at_the_last_two_rates(store: Store) -> None:
+    day = 86_400.0
+    # given B changed 100 → 150 ppm four days ago (done) and 150 → 300 one day ago (done),
+    # and a later change that failed (not in force)
+    for change_id, (old, new, at_s) in enumerate(
+        [(100, 150, NOW - 4 * day), (150, 300, NOW - day), (300, 999, NOW - 60)], start=1
+    ):
+        begin(store, B, created_s=at_s, old=policy(fee_ppm=old), new=policy(fee_ppm=new))
+        final = JournalStatus.FAILED if new == 999 else JournalStatus.DONE
+        store.journal_mark(change_id, final, updated_s=at_s, error="x" if new == 999 else None)
+    # and forwards out of B: two at 150 ppm, one at 300 ppm, one before any change, one failed
+    store.record_forwards(
+        [
+            fwd(1, at_s=NOW - 3 * day, fee_msat=1_500),
+            fwd(2, at_s=NOW - 2 * day, fee_msat=1_500),
+            fwd(3, at_s=NOW - 3_600, fee_msat=3_000),
+            fwd(4, at_s=NOW - 6 * day, fee_msat=100),
+            fwd(5, ForwardStatus.FAILED, at_s=NOW - 3_600),
+        ]
+    )
+    # when the price histories are read
+    histories = store.price_histories(now_s=NOW)
+    # then B's current rate is 300 ppm since a day ago, earning one forward; the previous,
+    # 150 ppm, was in force three days and earned two
+    assert set(histories) == {B}
+    history = histories[B]
+    assert (history.current_ppm, history.since_s) == (300, NOW - day)
+    assert (history.current_forwards_out, history.current_fees_msat) == (1, 3_000)
+    assert (history.previous_ppm, history.previous_days) == (150, 3.0)
+    assert (history.previous_forwards_out, history.previous_fees_msat) == (2, 3_000)
+
+
+def test_the_first_change_measures_the_rate_before_over_a_week(store: Store) -> None:
+    day = 86_400.0
+    begin(store, B, created_s=NOW - day, old=policy(fee_ppm=100), new=policy(fee_ppm=80))
+    store.journal_mark(1, JournalStatus.DONE, updated_s=NOW - day)
+    store.record_forwards([fwd(1, at_s=NOW - 5 * day), fwd(2, at_s=NOW - 9 * day)])
+    history = store.price_histories(now_s=NOW)[B]
+    assert (history.previous_ppm, history.current_ppm) == (100, 80)
+    assert history.previous_days == 7.0
+    assert history.previous_forwards_out == 1

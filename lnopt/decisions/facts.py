@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from lnopt.model import Channel, ChannelActivity, NodeSnapshot, WindowActivity
+from lnopt.model import Channel, ChannelActivity, NodeSnapshot, PriceHistory, WindowActivity
 
 SECONDS_PER_DAY = 86_400
 BLOCKS_PER_DAY = 144
@@ -17,7 +17,9 @@ class ChannelFacts:
     ``idle_days`` is the time since the channel last forwarded (settled or failed, in or out);
     when ``idle_at_least`` is true it is only a lower bound, read from the activity windows.
     ``alternative_ppms`` are the fee rates of the other nodes' active channels toward the peer,
-    in increasing order, and ``alternative_capacities_msat`` their capacities.
+    in increasing order, and ``alternative_capacities_msat`` their capacities. ``price`` is
+    what the channel earned at its current fee rate and the one before (None when lnopt has
+    not set the fee in force), ``price_days`` how long the current rate has been in force.
     """
 
     local_ratio: float
@@ -35,6 +37,8 @@ class ChannelFacts:
     alternative_capacities_msat: tuple[int, ...] = ()
     net_out_1d_msat: int = 0  # volume out minus volume in over the last day
     has_history: bool = True  # the store has any forward of this channel in 30 days
+    price: PriceHistory | None = None
+    price_days: float = 0.0
 
     @property
     def demand_7d(self) -> int:
@@ -65,6 +69,9 @@ def channel_facts(snapshot: NodeSnapshot, channel: Channel) -> ChannelFacts:
     record = snapshot.activity.get(scid)
     activity = record if record is not None else ChannelActivity(scid)
     idle_days, idle_at_least = _idle_days(record, snapshot.taken_at_s)
+    price = snapshot.prices.get(scid)
+    if price is not None and price.current_ppm != channel.our_policy.fee_ppm:
+        price = None  # the fee was changed outside lnopt since: its journal no longer applies
     alternatives = sorted(
         (edge.policy.fee_ppm, edge.capacity_msat)
         for edge in snapshot.graph.edges_to(channel.peer_id)
@@ -86,6 +93,10 @@ def channel_facts(snapshot: NodeSnapshot, channel: Channel) -> ChannelFacts:
         alternative_ppms=tuple(ppm for ppm, _ in alternatives),
         alternative_capacities_msat=tuple(capacity for _, capacity in alternatives),
         has_history=record is not None,
+        price=price,
+        price_days=0.0
+        if price is None
+        else max(0.0, snapshot.taken_at_s - price.since_s) / SECONDS_PER_DAY,
     )
 
 

@@ -57,6 +57,7 @@ PRECEDENCE = (
     "draining",
     "rebalance",
     "raise_fees",
+    "price_test",
     "untested_price",
     "lower_fees",
     "probe_price",
@@ -254,6 +255,76 @@ def raise_fees(context: RuleContext) -> Outcome | None:
     )
 
 
+@rule("price_test")
+def price_test(context: RuleContext) -> Outcome | None:
+    limits, facts = context.thresholds, context.facts
+    history = facts.price
+    if not (
+        limits.price_test_days > 0
+        and history is not None
+        and history.current_ppm > history.previous_ppm
+        and history.previous_days >= 1
+    ):
+        return None
+    days = facts.price_days
+    expected = history.previous_forwards_out * days / history.previous_days
+    raised = (
+        f"The fee was raised {history.previous_ppm} → {history.current_ppm} ppm "
+        f"{days:.1f} days ago."
+    )
+    if days < limits.price_test_days or (
+        expected < limits.price_test_forwards and days < limits.price_test_max_days
+    ):
+        return _keep(
+            raised,
+            f"Too early to judge: it is judged after {limits.price_test_days} days, once the old "
+            f"rate would have brought {limits.price_test_forwards} forwards (so far "
+            f"{expected:.1f}), or after {limits.price_test_max_days} days.",
+        )
+    before_per_day = history.previous_fees_msat / history.previous_days
+    now_per_day = history.current_fees_msat / days
+    earned = (
+        f"At {history.current_ppm} ppm it earned {sat_text(int(now_per_day))}/day "
+        f"({history.current_forwards_out} forwards in {days:.1f} days); at "
+        f"{history.previous_ppm} ppm {sat_text(int(before_per_day))}/day "
+        f"({history.previous_forwards_out} forwards in {history.previous_days:.1f} days)."
+    )
+    if now_per_day < before_per_day:
+        if facts.local_ratio < limits.raise_below_local_ratio:
+            return _keep(
+                raised,
+                earned,
+                f"It earns less, but only {facts.local_ratio:.0%} of the capacity is on our "
+                "side: the scarce liquidity keeps its price.",
+            )
+        return _reprice(
+            context,
+            Action.LOWER_FEES,
+            history.previous_ppm,
+            (
+                raised,
+                earned,
+                f"The raise lost more volume than it gained in price: back to "
+                f"{history.previous_ppm} ppm.",
+            ),
+        )
+    if history.current_forwards_out == 0:
+        return None
+    current_ppm = context.channel.our_policy.fee_ppm
+    new_ppm = current_ppm + probe_step_ppm(current_ppm, limits)
+    return _reprice(
+        context,
+        Action.RAISE_FEES,
+        new_ppm,
+        (
+            raised,
+            earned,
+            f"The raise paid: probe higher, {limits.probe_step_pct}% up: "
+            f"{current_ppm} → {new_ppm} ppm; if it earns less, the fee comes back.",
+        ),
+    )
+
+
 @rule("lower_fees")
 def lower_fees(context: RuleContext) -> Outcome | None:
     limits, facts = context.thresholds, context.facts
@@ -298,6 +369,17 @@ def probe_price(context: RuleContext) -> Outcome | None:
         and facts.forwards_out_7d >= limits.probe_min_forwards_7d
     ):
         return None
+    history = facts.price
+    if (
+        history is not None
+        and history.current_ppm < history.previous_ppm
+        and facts.price_days < limits.probe_pause_days
+    ):
+        return _keep(
+            f"The fee came down {history.previous_ppm} → {history.current_ppm} ppm "
+            f"{facts.price_days:.1f} days ago: it earns at this price for "
+            f"{limits.probe_pause_days} days before it is probed higher again."
+        )
     current_ppm = context.channel.our_policy.fee_ppm
     probe_ppm = current_ppm + probe_step_ppm(current_ppm, limits)
     market_ppm = facts.alternative_median_ppm

@@ -142,6 +142,7 @@ class Optimizer:
             channels=channels,
             activity=self._store.activity(now_s=now),
             graph=graph,
+            prices=self._store.price_histories(now_s=now),
         )
 
     def score(self, short_channel_id: str | None = None) -> ScoreReport:

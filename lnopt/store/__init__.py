@@ -4,8 +4,9 @@ the shadow log of decisions, the advise queue and the fee journal.
 :class:`Store` is one object over one connection, assembled from a part per group of tables:
 :mod:`~lnopt.store.schema` (the connection, transactions and numbered migrations),
 :mod:`~lnopt.store.forwards` (forwards, how they are keyed and counted, backfill cursors),
-:mod:`~lnopt.store.runs` (runs, decisions and proposals) and :mod:`~lnopt.store.journal` (the
-fee journal); :mod:`~lnopt.store.records` holds what they hand back.
+:mod:`~lnopt.store.runs` (runs, decisions and proposals), :mod:`~lnopt.store.journal` (the
+fee journal) and :mod:`~lnopt.store.prices` (what each channel earned at its last two fee
+rates); :mod:`~lnopt.store.records` holds what they hand back.
 
 **Retention** (:meth:`Store.prune`) deletes forwards, decisions, runs and decided proposals
 older than ``retention_days``; the fee journal is the record of every change made to the node
@@ -25,6 +26,7 @@ import logging
 
 from lnopt.store.forwards import DAY_S, WINDOW_DAYS, ForwardTables, forward_key
 from lnopt.store.journal import JournalTables
+from lnopt.store.prices import PriceTables
 from lnopt.store.records import (
     DecisionRecord,
     JournalEntry,
@@ -54,7 +56,7 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 
-class Store(ForwardTables, RunTables, JournalTables):
+class Store(ForwardTables, RunTables, JournalTables, PriceTables):
     """lnopt's SQLite file; see the module docstring for what it holds and how."""
 
     def prune(self, *, now_s: float) -> int:
