@@ -183,7 +183,7 @@ def test_an_allow_list_rejects_every_other_channel() -> None:
 
 def test_a_rejection_lists_every_reason() -> None:
     # Given an excluded channel, changed an hour ago, with a proposal it cannot change
-    limits = GuardLimits(exclude_channels=(SCID,), cooldown_s=6 * HOUR_S)
+    limits = GuardLimits(exclude_channels=(SCID,), cooldown_s=6 * HOUR_S, max_changes_per_day=1)
     guarded = review_one(proposed(100, 100), limits, {SCID: [NOW_S - HOUR_S]})
     # Then each refusal is named
     text = reasons_text(guarded)
