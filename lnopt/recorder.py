@@ -153,7 +153,7 @@ class ForwardRecorder:
         """Queue one forward; never raises. Waits while the queue is full and the writer thread
         runs; without a writer thread, a full queue is written here first."""
         self._submitted += 1
-        if not self.running and self._queue.full():
+        if self._thread is None and self._queue.full():
             self._drain()
         self._queue.put(forward)
 

@@ -95,6 +95,11 @@ def probe_step_ppm(current_ppm: int, thresholds: DecisionConfig) -> int:
     return max(thresholds.fee_step_min_ppm, max(0, current_ppm) * thresholds.probe_step_pct // 100)
 
 
+def probed_ppm(current_ppm: int, thresholds: DecisionConfig) -> int:
+    """The fee rate one upward probe (or draining raise) proposes."""
+    return current_ppm + probe_step_ppm(current_ppm, thresholds)
+
+
 def _keep(*reasons: str) -> Outcome:
     return Outcome(Action.KEEP, reasons, NO_CHANGE)
 
@@ -187,7 +192,7 @@ def draining(context: RuleContext) -> Outcome | None:
         return None
     days_left = channel.local_msat / net_out_per_day_msat
     current_ppm = channel.our_policy.fee_ppm
-    new_ppm = current_ppm + probe_step_ppm(current_ppm, limits)
+    new_ppm = probed_ppm(current_ppm, limits)
     return _reprice(
         context,
         Action.RAISE_FEES,
@@ -311,7 +316,7 @@ def price_test(context: RuleContext) -> Outcome | None:
     if history.current_forwards_out == 0:
         return None
     current_ppm = context.channel.our_policy.fee_ppm
-    new_ppm = current_ppm + probe_step_ppm(current_ppm, limits)
+    new_ppm = probed_ppm(current_ppm, limits)
     return _reprice(
         context,
         Action.RAISE_FEES,
@@ -381,7 +386,7 @@ def probe_price(context: RuleContext) -> Outcome | None:
             f"{limits.probe_pause_days} days before it is probed higher again."
         )
     current_ppm = context.channel.our_policy.fee_ppm
-    probe_ppm = current_ppm + probe_step_ppm(current_ppm, limits)
+    probe_ppm = probed_ppm(current_ppm, limits)
     market_ppm = facts.alternative_median_ppm
     new_ppm = max(probe_ppm, market_ppm or 0)
     demand = (
