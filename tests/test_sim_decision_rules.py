@@ -230,3 +230,28 @@ def test_a_price_history_for_another_fee_is_ignored() -> None:
     ch = channel(1, local_ratio=0.5, fee_ppm=250)
     decision = decide_one(ch, None, price=raised(days_ago=3, now_fees_sat=0, now_forwards=0))
     assert "The fee was raised" not in " ".join(decision.reasons)
+
+
+def test_a_draining_channel_is_raised_again_only_after_a_day_at_its_new_fee() -> None:
+    # Given a channel raised 200 → 400 ppm half a day ago,
+    # still draining 1M sat/day (mostly at the old rate)
+    ch = channel(1, local_ratio=0.2, fee_ppm=400)
+    record = activity(
+        ch.short_channel_id,
+        last_1d={"forwards_out": 1},
+        last_7d={
+            "forwards_out": 20,
+            "volume_out_msat": 7_500_000 * SAT,
+            "volume_in_msat": 500_000 * SAT,
+        },
+    )
+    fresh = raised(days_ago=0.5, now_fees_sat=20, now_forwards=1)
+    decision = decide_one(ch, record, price=fresh)
+    # Then it waits, saying why
+    assert decision.action is Action.KEEP
+    assert "gets a day before it is raised again" in " ".join(decision.reasons)
+    # and a day later, still draining, it is raised
+    day_old = raised(days_ago=1.0, now_fees_sat=40, now_forwards=2)
+    later = decide_one(ch, record, price=day_old)
+    assert later.action is Action.RAISE_FEES
+    assert later.proposed_policy is not None and later.proposed_policy.fee_ppm == 600
