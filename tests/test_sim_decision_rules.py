@@ -249,7 +249,12 @@ def test_a_draining_channel_is_raised_again_only_after_a_day_at_its_new_fee() ->
     decision = decide_one(ch, record, price=fresh)
     # Then it waits, saying why
     assert decision.action is Action.KEEP
-    assert "gets a day before it is raised again" in " ".join(decision.reasons)
+    assert "raised again only once it has been in force 1 day(s)" in " ".join(decision.reasons)
+    # unless the wait is configured off
+    no_wait = load_config(
+        None, {**RULES_ON, "decisions": {**RULES_ON["decisions"], "drain_wait_days": 0}}
+    )
+    assert decide_one(ch, record, price=fresh, config=no_wait).action is Action.RAISE_FEES
     # and a day later, still draining, it is raised
     day_old = raised(days_ago=1.0, now_fees_sat=40, now_forwards=2)
     later = decide_one(ch, record, price=day_old)

@@ -20,8 +20,9 @@ The precedence, first asked first:
    would be gone within ``drain_horizon_days`` at its net outflow (per day over the last day or
    over 7 days, whichever is faster) sells its liquidity too cheaply: the fee rises by
    ``probe_step_pct`` percent, so what is left goes to the payers who value it most (0 days
-   turns the rule off). A fee lnopt changed less than a day ago is kept instead: the outflow
-   measured so far was mostly at the old rate, so raising again would climb on no evidence.
+   turns the rule off). A fee lnopt changed less than ``drain_wait_days`` ago is kept instead:
+   the outflow measured so far was mostly at the old rate, so raising again would climb on no
+   evidence.
 7. ``rebalance``: a valuable channel (score at least ``rebalance_min_score``) that is depleted
    (local share below ``rebalance_below_local_ratio``) while demand continues (at least
    ``raise_min_forwards_7d`` forwards out or failed by us for lack of liquidity in 7 days):

@@ -192,12 +192,13 @@ def draining(context: RuleContext) -> Outcome | None:
         return None
     days_left = channel.local_msat / net_out_per_day_msat
     current_ppm = channel.our_policy.fee_ppm
-    if facts.price is not None and facts.price_days < 1:
+    if facts.price is not None and facts.price_days < limits.drain_wait_days:
         return _keep(
             f"The channel is draining ({days_left:.1f} days of liquidity left at "
             f"{sat_text(int(net_out_per_day_msat))}/day over {window}), but its fee changed to "
             f"{current_ppm} ppm {facts.price_days:.1f} days ago: that outflow was mostly at the "
-            "old rate, so the new one gets a day before it is raised again."
+            "old rate, so the fee is raised again only once it has been in force "
+            f"{limits.drain_wait_days:g} day(s)."
         )
     new_ppm = probed_ppm(current_ppm, limits)
     return _reprice(
