@@ -93,8 +93,8 @@ def test_without_demand_today_nothing_is_probed() -> None:
     assert decide_one(ch, record).action is Action.KEEP
 
 
-def test_a_channel_that_would_empty_within_the_horizon_is_priced_up() -> None:
-    # Given 1M sat local (of 5M) and 1M sat/day more out than in over the week
+def draining_channel() -> tuple[Channel, ChannelActivity]:
+    """1M sat local (of 5M) at 400 ppm, 1M sat/day more out than in over the week."""
     ch = channel(1, local_ratio=0.2, fee_ppm=400)
     record = activity(
         ch.short_channel_id,
@@ -105,6 +105,12 @@ def test_a_channel_that_would_empty_within_the_horizon_is_priced_up() -> None:
             "volume_in_msat": 500_000 * SAT,
         },
     )
+    return ch, record
+
+
+def test_a_channel_that_would_empty_within_the_horizon_is_priced_up() -> None:
+    # Given 1M sat local (of 5M) and 1M sat/day more out than in over the week
+    ch, record = draining_channel()
     decision = decide_one(ch, record)
     # Then it raises by the probe step, explaining the days left
     assert decision.action is Action.RAISE_FEES
@@ -235,16 +241,7 @@ def test_a_price_history_for_another_fee_is_ignored() -> None:
 def test_a_draining_channel_is_raised_again_only_after_a_day_at_its_new_fee() -> None:
     # Given a channel raised 200 → 400 ppm half a day ago,
     # still draining 1M sat/day (mostly at the old rate)
-    ch = channel(1, local_ratio=0.2, fee_ppm=400)
-    record = activity(
-        ch.short_channel_id,
-        last_1d={"forwards_out": 1},
-        last_7d={
-            "forwards_out": 20,
-            "volume_out_msat": 7_500_000 * SAT,
-            "volume_in_msat": 500_000 * SAT,
-        },
-    )
+    ch, record = draining_channel()
     fresh = raised(days_ago=0.5, now_fees_sat=20, now_forwards=1)
     decision = decide_one(ch, record, price=fresh)
     # Then it waits, saying why
