@@ -71,7 +71,6 @@ class DecisionConfig:
     probe_min_forwards_7d: int = 2
     probe_step_pct: int = 200
     drain_horizon_days: int = 30
-    drain_wait_days: float = 1.0
     price_untested_at_market: int = 1
     price_test_days: int = 2
     price_test_forwards: int = 3

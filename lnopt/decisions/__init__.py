@@ -20,9 +20,8 @@ The precedence, first asked first:
    would be gone within ``drain_horizon_days`` at its net outflow (per day over the last day or
    over 7 days, whichever is faster) sells its liquidity too cheaply: the fee rises by
    ``probe_step_pct`` percent, so what is left goes to the payers who value it most (0 days
-   turns the rule off). A fee lnopt changed less than ``drain_wait_days`` ago is kept instead:
-   the outflow measured so far was mostly at the old rate, so raising again would climb on no
-   evidence.
+   turns the rule off). A fee that came down less than ``probe_pause_days`` ago (the price test
+   took back a raise) is kept instead: the higher price was tried and earned less.
 7. ``rebalance``: a valuable channel (score at least ``rebalance_min_score``) that is depleted
    (local share below ``rebalance_below_local_ratio``) while demand continues (at least
    ``raise_min_forwards_7d`` forwards out or failed by us for lack of liquidity in 7 days):
@@ -31,9 +30,9 @@ The precedence, first asked first:
    with that same demand is underpriced: raise the fee by one step.
 9. ``price_test``: the fee lnopt raised last is judged by what it earned (from the fee journal:
    fees per day at the new rate against the old one, over the time the old one was in force,
-   at most a week). Not before ``price_test_days``, and not before the old rate would have
-   brought ``price_test_forwards`` forwards in the time, or ``price_test_max_days`` have
-   passed. Earning less per day, the fee goes back to the old rate (unless outbound liquidity
+   however short, at most a week). Not before ``price_test_days``, and not before the old rate
+   would have brought ``price_test_forwards`` forwards in the time, or ``price_test_max_days``
+   have passed. Earning less per day, the fee goes back to the old rate (unless outbound liquidity
    is scarce, which keeps its price); earning at least as much with forwards at the new rate,
    it is probed ``probe_step_pct`` percent higher. Until it is judged, the channel is kept
    (0 days turns the rule off). The channel climbs while each raise pays and steps back from
@@ -51,9 +50,9 @@ The precedence, first asked first:
     forwards out in the last day and ``probe_min_forwards_7d`` in 7 days): payers choose us
     among the alternatives at this price, so it is not too high; the fee rises by
     ``probe_step_pct`` percent, or straight to the market price when that is higher. When a
-    probe goes too far, ``price_test`` takes it back; a fee that came down is not probed again
-    for ``probe_pause_days``. When the demand stops altogether, ``lower_fees`` brings the fee
-    down step by step once the liquidity has sat idle for a week.
+    probe goes too far, ``price_test`` takes it back; a fee that came down is not raised again
+    (by this rule or ``draining``) for ``probe_pause_days``. When the demand stops altogether,
+    ``lower_fees`` brings the fee down step by step once the liquidity has sat idle for a week.
 
 The market price is a *capacity-weighted* median because large channels carry most payments.
 

@@ -104,6 +104,22 @@ def _keep(*reasons: str) -> Outcome:
     return Outcome(Action.KEEP, reasons, NO_CHANGE)
 
 
+def _lowered_recently(facts: ChannelFacts, limits: DecisionConfig) -> str | None:
+    """Why the fee stays put for now if it came down less than ``probe_pause_days`` ago."""
+    history = facts.price
+    if not (
+        history is not None
+        and history.current_ppm < history.previous_ppm
+        and facts.price_days < limits.probe_pause_days
+    ):
+        return None
+    return (
+        f"the fee came down {history.previous_ppm} → {history.current_ppm} ppm "
+        f"{facts.price_days:.1f} days ago: it earns at this price for "
+        f"{limits.probe_pause_days} days before it is raised again."
+    )
+
+
 def _demand_text(facts: ChannelFacts) -> str:
     return (
         f"{facts.forwards_out_7d} forwards out and {facts.local_failed_7d} failed by us "
@@ -192,13 +208,11 @@ def draining(context: RuleContext) -> Outcome | None:
         return None
     days_left = channel.local_msat / net_out_per_day_msat
     current_ppm = channel.our_policy.fee_ppm
-    if facts.price is not None and facts.price_days < limits.drain_wait_days:
+    lowered = _lowered_recently(facts, limits)
+    if lowered is not None:
         return _keep(
             f"The channel is draining ({days_left:.1f} days of liquidity left at "
-            f"{sat_text(int(net_out_per_day_msat))}/day over {window}), but its fee changed to "
-            f"{current_ppm} ppm {facts.price_days:.1f} days ago: that outflow was mostly at the "
-            "old rate, so the fee is raised again only once it has been in force "
-            f"{limits.drain_wait_days:g} day(s)."
+            f"{sat_text(int(net_out_per_day_msat))}/day over {window}), but {lowered}"
         )
     new_ppm = probed_ppm(current_ppm, limits)
     return _reprice(
@@ -276,7 +290,7 @@ def price_test(context: RuleContext) -> Outcome | None:
         limits.price_test_days > 0
         and history is not None
         and history.current_ppm > history.previous_ppm
-        and history.previous_days >= 1
+        and history.previous_days > 0
     ):
         return None
     days = facts.price_days
@@ -382,17 +396,9 @@ def probe_price(context: RuleContext) -> Outcome | None:
         and facts.forwards_out_7d >= limits.probe_min_forwards_7d
     ):
         return None
-    history = facts.price
-    if (
-        history is not None
-        and history.current_ppm < history.previous_ppm
-        and facts.price_days < limits.probe_pause_days
-    ):
-        return _keep(
-            f"The fee came down {history.previous_ppm} → {history.current_ppm} ppm "
-            f"{facts.price_days:.1f} days ago: it earns at this price for "
-            f"{limits.probe_pause_days} days before it is probed higher again."
-        )
+    lowered = _lowered_recently(facts, limits)
+    if lowered is not None:
+        return _keep(lowered[0].upper() + lowered[1:])
     current_ppm = context.channel.our_policy.fee_ppm
     probe_ppm = probed_ppm(current_ppm, limits)
     market_ppm = facts.alternative_median_ppm
