@@ -114,7 +114,7 @@ def _lowered_recently(facts: ChannelFacts, limits: DecisionConfig) -> str | None
     ):
         return None
     return (
-        f"the fee came down {history.previous_ppm} → {history.current_ppm} ppm "
+        f"The fee came down {history.previous_ppm} → {history.current_ppm} ppm "
         f"{facts.price_days:.1f} days ago: it earns at this price for "
         f"{limits.probe_pause_days} days before it is raised again."
     )
@@ -211,8 +211,9 @@ def draining(context: RuleContext) -> Outcome | None:
     lowered = _lowered_recently(facts, limits)
     if lowered is not None:
         return _keep(
-            f"The channel is draining ({days_left:.1f} days of liquidity left at "
-            f"{sat_text(int(net_out_per_day_msat))}/day over {window}), but {lowered}"
+            f"The channel is draining: {days_left:.1f} days of liquidity left at "
+            f"{sat_text(int(net_out_per_day_msat))}/day over {window}.",
+            lowered,
         )
     new_ppm = probed_ppm(current_ppm, limits)
     return _reprice(
@@ -398,7 +399,7 @@ def probe_price(context: RuleContext) -> Outcome | None:
         return None
     lowered = _lowered_recently(facts, limits)
     if lowered is not None:
-        return _keep(lowered[0].upper() + lowered[1:])
+        return _keep(lowered)
     current_ppm = context.channel.our_policy.fee_ppm
     probe_ppm = probed_ppm(current_ppm, limits)
     market_ppm = facts.alternative_median_ppm
