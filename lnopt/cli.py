@@ -1,4 +1,4 @@
-"""The command line: ``python -m lnopt demo | score | sim compare``."""
+"""The command line: ``python -m lnopt demo | score | sim compare | credentials``."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from lnopt.model import NodeSnapshot
 from lnopt.render import score_table
 from lnopt.rpc import recommendation_json, score_json
 from lnopt.scoring import score_channels
+from lnopt.security import commands as security_commands
 from lnopt.service import Recommendation
 from lnopt.sim import commands as sim_commands
 
@@ -69,6 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
     score.set_defaults(handler=_score_command)
 
     sim_commands.add_commands(commands)
+    security_commands.add_commands(commands)
     return parser
 
 
