@@ -22,7 +22,7 @@ from lnopt.errors import ConfigError, CredentialError, InvalidRequest
 from lnopt.security.vault import CredentialKind, KdfParams, Vault, read_passphrase
 
 SMALL_KDF = KdfParams(memory_kib=8, iterations=1, lanes=1)
-PASSPHRASE = "correct horse battery staple"  # noqa: S105 (test data)
+PASSPHRASE = "correct horse battery staple"
 TOKEN = b"9d1f3c5e7a2b4d6f8091a2b3c4d5e6f7"
 MACAROON = bytes(range(256)) * 2  # binary, as LND's files are
 T0 = 1_760_000_000
