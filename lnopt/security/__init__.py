@@ -1,0 +1,1 @@
+"""Credentials: macaroon handling and what lnopt keeps of them."""
