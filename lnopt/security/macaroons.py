@@ -189,7 +189,9 @@ def read_macaroon(data: bytes) -> LndMacaroon:
     macaroon = _deserialize(data)
     root_key_id, permissions = decode_identifier(macaroon.identifier_bytes)
     caveats = tuple(
-        caveat.caveat_id for caveat in macaroon.caveats if caveat.first_party()
+        caveat.caveat_id_bytes.decode("utf-8", errors="replace")
+        for caveat in macaroon.caveats
+        if caveat.first_party()
     )
     return LndMacaroon(
         root_key_id=root_key_id,

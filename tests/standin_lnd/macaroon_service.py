@@ -32,8 +32,18 @@ from pymacaroons.serializers.binary_serializer import BinarySerializer
 DEFAULT_ROOT_KEY_ID = 0
 Op = tuple[str, str]  # (entity, action)
 
-VALID_ENTITIES = ("onchain", "offchain", "address", "message", "peers", "info", "invoices",
-                  "signer", "macaroon", "uri")
+VALID_ENTITIES = (
+    "onchain",
+    "offchain",
+    "address",
+    "message",
+    "peers",
+    "info",
+    "invoices",
+    "signer",
+    "macaroon",
+    "uri",
+)
 VALID_ACTIONS = ("read", "write", "generate")
 
 
@@ -201,4 +211,3 @@ class MacaroonService:
                 )
             return
         raise MacaroonCheckFailed(f'caveat "{condition}" not satisfied: caveat not recognized')
-

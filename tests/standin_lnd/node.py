@@ -170,6 +170,8 @@ class ForwardingEvent:
     chan_id_out: int
     amt_in_msat: int
     amt_out_msat: int
+    incoming_htlc_id: int
+    outgoing_htlc_id: int
 
     def to_json(self) -> dict[str, Any]:
         fee_msat = self.amt_in_msat - self.amt_out_msat
@@ -186,6 +188,8 @@ class ForwardingEvent:
             "timestamp_ns": str(self.timestamp_ns),
             "peer_alias_in": "",
             "peer_alias_out": "",
+            "incoming_htlc_id": str(self.incoming_htlc_id),
+            "outgoing_htlc_id": str(self.outgoing_htlc_id),
         }
 
 
@@ -208,7 +212,7 @@ class NodeState:
     def getinfo(self) -> dict[str, Any]:
         active = sum(1 for c in self.channels.values() if c.active)
         return {
-            "version": "0.19.3-beta commit=v0.19.3-beta",
+            "version": "0.20.0-beta commit=v0.20.0-beta",
             "commit_hash": "0" * 40,
             "identity_pubkey": self.pubkey,
             "alias": self.alias,
@@ -393,6 +397,17 @@ def _failed(chan_point: str, reason: str, error: str) -> dict[str, Any]:
     }
 
 
+def _far_policy(rng: random.Random, capacity: int, now_s: float) -> Policy:
+    return Policy(
+        fee_base_msat=rng.choice([0, 1_000]),
+        fee_rate_ppm=rng.choice([1, 100, 300, 1_000]),
+        time_lock_delta=80,
+        min_htlc_msat=1_000,
+        max_htlc_msat=capacity * 990,
+        last_update=int(now_s) - rng.randrange(86_400 * 30),
+    )
+
+
 def make_node(
     *, channels: int = 100, forwards: int = 3_000, seed: int = 9, now_s: float | None = None
 ) -> NodeState:
@@ -463,33 +478,35 @@ def make_node(
             capacity = rng.choice([1_000_000, 3_000_000, 10_000_000])
             node1, node2 = sorted((peer, other))
 
-            def policy() -> Policy:
-                return Policy(
-                    fee_base_msat=rng.choice([0, 1_000]),
-                    fee_rate_ppm=rng.choice([1, 100, 300, 1_000]),
-                    time_lock_delta=80,
-                    min_htlc_msat=1_000,
-                    max_htlc_msat=capacity * 990,
-                    last_update=int(now_s) - rng.randrange(86_400 * 30),
-                )
-
             edges[chan_id] = Edge(
-                chan_id, f"{_txid(f'far-{seed}-{i}-{j}')}:1", node1, node2, capacity,
-                policy(), policy(),
+                chan_id,
+                f"{_txid(f'far-{seed}-{i}-{j}')}:1",
+                node1,
+                node2,
+                capacity,
+                _far_policy(rng, capacity, now_s),
+                _far_policy(rng, capacity, now_s),
             )
     chan_ids = list(ours_by_id)
     start_ns = int((now_s - 30 * 86_400) * 1e9)
     stamps = sorted(rng.randrange(start_ns, int(now_s * 1e9)) for _ in range(forwards))
-    events = []
+    events: list[ForwardingEvent] = []
+    htlc_ids: dict[int, int] = {}
     for stamp in stamps:
         chan_in, chan_out = rng.sample(chan_ids, 2)
         amt_out = rng.randrange(10_000, 5_000_000_000)
-        policy = edges[chan_out].node1_policy if edges[chan_out].node1 == ours else (
-            edges[chan_out].node2_policy
+        policy = (
+            edges[chan_out].node1_policy
+            if edges[chan_out].node1 == ours
+            else (edges[chan_out].node2_policy)
         )
         assert policy is not None
         fee = policy.fee_base_msat + amt_out * policy.fee_rate_ppm // 1_000_000
-        events.append(ForwardingEvent(stamp, chan_in, chan_out, amt_out + fee, amt_out))
+        htlc_in = htlc_ids[chan_in] = htlc_ids.get(chan_in, -1) + 1
+        htlc_out = htlc_ids[chan_out] = htlc_ids.get(chan_out, -1) + 1
+        events.append(
+            ForwardingEvent(stamp, chan_in, chan_out, amt_out + fee, amt_out, htlc_in, htlc_out)
+        )
     return NodeState(
         pubkey=ours,
         alias="standin-lnd",

@@ -115,10 +115,16 @@ ROUTES = (
     _route("POST", "/v1/switch", "ForwardingHistory", "offchain:read", "switch"),
     _route("POST", "/v1/macaroon", "BakeMacaroon", "macaroon:generate", "bake"),
     _route("GET", "/v1/macaroon/ids", "ListMacaroonIDs", "macaroon:read", "list_ids"),
-    _route("DELETE", "/v1/macaroon/{root_key_id}", "DeleteMacaroonID", "macaroon:write",
-           "delete_id"),
-    _route("POST", "/v1/macaroon/checkpermissions", "CheckMacaroonPermissions",
-           "macaroon:read", "check_permissions"),
+    _route(
+        "DELETE", "/v1/macaroon/{root_key_id}", "DeleteMacaroonID", "macaroon:write", "delete_id"
+    ),
+    _route(
+        "POST",
+        "/v1/macaroon/checkpermissions",
+        "CheckMacaroonPermissions",
+        "macaroon:read",
+        "check_permissions",
+    ),
 )
 
 
@@ -145,11 +151,28 @@ def _object(body: Any, allowed: set[str], where: str) -> dict[str, Any]:
     return body
 
 
-POLICY_FIELDS = {"global", "chan_point", "base_fee_msat", "fee_rate", "fee_rate_ppm",
-                 "time_lock_delta", "max_htlc_msat", "min_htlc_msat", "min_htlc_msat_specified",
-                 "inbound_fee", "create_missing_edge"}
-SWITCH_FIELDS = {"start_time", "end_time", "index_offset", "num_max_events", "peer_alias_lookup",
-                 "incoming_chan_ids", "outgoing_chan_ids"}
+POLICY_FIELDS = {
+    "global",
+    "chan_point",
+    "base_fee_msat",
+    "fee_rate",
+    "fee_rate_ppm",
+    "time_lock_delta",
+    "max_htlc_msat",
+    "min_htlc_msat",
+    "min_htlc_msat_specified",
+    "inbound_fee",
+    "create_missing_edge",
+}
+SWITCH_FIELDS = {
+    "start_time",
+    "end_time",
+    "index_offset",
+    "num_max_events",
+    "peer_alias_lookup",
+    "incoming_chan_ids",
+    "outgoing_chan_ids",
+}
 
 
 class StandinLnd:
@@ -188,16 +211,16 @@ class StandinLnd:
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
 
-            def do_GET(self) -> None:  # noqa: N802 - http.server's names
+            def do_GET(self) -> None:
                 standin._handle(self, "GET")
 
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 standin._handle(self, "POST")
 
-            def do_DELETE(self) -> None:  # noqa: N802
+            def do_DELETE(self) -> None:
                 standin._handle(self, "DELETE")
 
-            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+            def log_message(self, format: str, *args: Any) -> None:
                 return
 
         class Server(ThreadingHTTPServer):
@@ -205,8 +228,9 @@ class StandinLnd:
 
             def get_request(self) -> tuple[socket.socket, Any]:
                 sock, address = super().get_request()
-                return standin._ssl.wrap_socket(sock, server_side=True,
-                                                do_handshake_on_connect=False), address
+                return standin._ssl.wrap_socket(
+                    sock, server_side=True, do_handshake_on_connect=False
+                ), address
 
         self._server = Server(("127.0.0.1", 0), Handler)
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
@@ -255,8 +279,7 @@ class StandinLnd:
         if fault is Fault.ERROR_500:
             _send(handler, 500, b"Internal Server Error", "text/plain")
             return
-        status, answer = self._answer(method, parts.path, parse_qs(parts.query), body,
-                                      macaroon_hex)
+        status, answer = self._answer(method, parts.path, parse_qs(parts.query), body, macaroon_hex)
         if fault is Fault.TIMEOUT:
             time.sleep(self.faults.stall_s if self.faults else 1.0)
             _drop(handler)
@@ -285,8 +308,7 @@ class StandinLnd:
                 raise LndError(INVALID_ARGUMENT, "proto: syntax error: invalid JSON")
             answer = getattr(self, f"_{route.handler}")(query, body, **match.groupdict())
         except LndError as exc:
-            return HTTP_STATUS[exc.code], {"code": exc.code, "message": exc.message,
-                                           "details": []}
+            return HTTP_STATUS[exc.code], {"code": exc.code, "message": exc.message, "details": []}
         return 200, answer
 
     def _authorise(self, macaroon_hex: str | None, route: Route) -> None:
@@ -329,16 +351,18 @@ class StandinLnd:
             raise LndError(UNKNOWN, "the stand-in updates one channel point at a time")
         if not isinstance(point, dict):
             raise LndError(UNKNOWN, "unknown scope: <nil>")
-        point = _object(point, {"funding_txid_bytes", "funding_txid_str", "output_index"},
-                        "chan_point")
+        point = _object(
+            point, {"funding_txid_bytes", "funding_txid_str", "output_index"}, "chan_point"
+        )
         txid = point.get("funding_txid_str")
         if not isinstance(txid, str) or not re.fullmatch(r"[0-9a-f]{64}", txid):
             raise LndError(UNKNOWN, "encoding/hex: invalid funding_txid_str")
         fee_rate = request.get("fee_rate", 0)
         ppm = _integer(request, "fee_rate_ppm")
         if fee_rate and ppm:
-            raise LndError(INVALID_ARGUMENT,
-                           "cannot set both FeeRate and FeeRatePpm at the same time")
+            raise LndError(
+                INVALID_ARGUMENT, "cannot set both FeeRate and FeeRatePpm at the same time"
+            )
         if fee_rate:
             ppm = round(float(fee_rate) * 1_000_000)
         inbound = request.get("inbound_fee")
@@ -370,14 +394,20 @@ class StandinLnd:
         )
 
     def _bake(self, query: Any, body: Any) -> Any:
-        request = _object(body, {"permissions", "root_key_id", "allow_external_permissions"},
-                          "body")
-        help_msg = (f"supported actions are {list(VALID_ACTIONS)}, supported entities are "
-                    f"{list(VALID_ENTITIES)}")
+        request = _object(
+            body, {"permissions", "root_key_id", "allow_external_permissions"}, "body"
+        )
+        help_msg = (
+            f"supported actions are {list(VALID_ACTIONS)}, supported entities are "
+            f"{list(VALID_ENTITIES)}"
+        )
         permissions = request.get("permissions") or []
         if not permissions:
-            raise LndError(UNKNOWN, "permission list cannot be empty. specify at least one "
-                                    f"action/entity pair. {help_msg}")
+            raise LndError(
+                UNKNOWN,
+                "permission list cannot be empty. specify at least one "
+                f"action/entity pair. {help_msg}",
+            )
         ops = []
         for item in permissions:
             entity, action = item.get("entity"), item.get("action")
@@ -400,13 +430,17 @@ class StandinLnd:
         return {"deleted": self.macaroons.delete(int(root_key_id))}
 
     def _check_permissions(self, query: Any, body: Any) -> Any:
-        request = _object(body, {"macaroon", "permissions", "fullMethod",
-                                 "check_default_perms_from_full_method"}, "body")
+        request = _object(
+            body,
+            {"macaroon", "permissions", "fullMethod", "check_default_perms_from_full_method"},
+            "body",
+        )
         try:
             data = base64.b64decode(request.get("macaroon", ""), validate=True)
         except (binascii.Error, ValueError) as exc:
-            raise LndError(INVALID_ARGUMENT, "proto: invalid value for bytes field macaroon") \
-                from exc
+            raise LndError(
+                INVALID_ARGUMENT, "proto: invalid value for bytes field macaroon"
+            ) from exc
         ops = [(p.get("entity"), p.get("action")) for p in request.get("permissions") or []]
         try:
             self.macaroons.check(data, ops, str(request.get("fullMethod", "")))
