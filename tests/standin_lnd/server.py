@@ -190,6 +190,7 @@ class StandinLnd:
         self.node = node
         self.macaroons = macaroons or MacaroonService()
         self.faults: FaultPlan | None = None
+        self.garbled: dict[str, Any] = {}  # path → a well-framed answer of the wrong shape
         self.requests: list[Request] = []
         self._clock = clock
         self._lock = threading.Lock()
@@ -309,7 +310,7 @@ class StandinLnd:
             answer = getattr(self, f"_{route.handler}")(query, body, **match.groupdict())
         except LndError as exc:
             return HTTP_STATUS[exc.code], {"code": exc.code, "message": exc.message, "details": []}
-        return 200, answer
+        return 200, self.garbled.get(path, answer)
 
     def _authorise(self, macaroon_hex: str | None, route: Route) -> None:
         if macaroon_hex is None:
