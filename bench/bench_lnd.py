@@ -2,8 +2,9 @@
 
 Run with ``.venv/bin/python -m bench.bench_lnd`` (``--help`` for options). The LND REST stand-in
 (``tests.standin_lnd``) serves a node with 100 channels and 3,000 forwards; with ``--graph`` the
-2025 gossip snapshot from ../shared/data is added to its graph, so ``/v1/graph`` is as large as
-a mainnet node's. The backend uses its default HTTP settings (10 calls a second, bursts of 10).
+2025 gossip snapshot (from ``$LNOPT_SHARED_DATA``, else ../shared/data) is added to its graph,
+so ``/v1/graph`` is as large as a mainnet node's. The backend uses its default HTTP settings
+(10 calls a second, bursts of 10).
 Prints:
 
 - a full run in auto mode (backfill of the forwarding history, then snapshot → score → decide
@@ -30,11 +31,9 @@ from lnopt.config import default_config
 from lnopt.model import Mode
 from lnopt.service.optimizer import Optimizer
 from lnopt.store import Store
+from tests.conftest import GRAPH_2025
 from tests.standin_lnd.fixtures import LndSetup, start_standin
 from tests.standin_lnd.node import Edge, NodeState, Policy
-
-SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
-GRAPH_2025 = SHARED_DATA / "ln-graph-2025-10-25.listchannels.json.gz"
 
 
 def add_gossip(node: NodeState, path: Path) -> int:
