@@ -52,6 +52,7 @@ __all__ = [
     "CredentialKind",
     "KdfParams",
     "Vault",
+    "check_name",
     "default_vault_path",
     "read_passphrase",
 ]
@@ -220,7 +221,7 @@ class Vault:
         details: Mapping[str, str] = _NO_DETAILS,
     ) -> CredentialInfo:
         """Store ``secret`` under ``name``, replacing any record of that name."""
-        _check_name(name)
+        check_name(name)
         if not isinstance(secret, bytes) or not secret:
             raise InvalidRequest(f"the secret for {name!r} is empty; nothing was stored")
         if not isinstance(kind, CredentialKind):
@@ -371,7 +372,8 @@ class Vault:
         )
 
 
-def _check_name(name: str) -> None:
+def check_name(name: str) -> None:
+    """Refuse a credential name that is not 1 to 64 letters, digits, '.', '_' or '-'."""
     if not isinstance(name, str) or not NAME_PATTERN.fullmatch(name):
         raise InvalidRequest(f"credential name {name!r} is refused: use {NAME_RULE}")
 
