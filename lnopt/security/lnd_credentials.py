@@ -23,13 +23,14 @@ import logging
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 import httpx
 
 from lnopt.backends.http import HttpSettings, JsonHttpClient
 from lnopt.backends.lnd import MACAROON_HEADER, LndBackend, pinned_tls_context
 from lnopt.backends.lnd_shapes import REQUIRED_PERMISSIONS, LndFields, describe_refusal
-from lnopt.errors import ConfigError, CredentialError, LnoptError
+from lnopt.errors import ConfigError, CredentialError, InvalidRequest, LnoptError
 from lnopt.security import redaction
 from lnopt.security.macaroons import Permission, attenuate, header_value, read_macaroon
 from lnopt.security.vault import CredentialInfo, CredentialKind, Vault
@@ -38,6 +39,7 @@ __all__ = [
     "ADMIN_PERMISSIONS",
     "LndMacaroonService",
     "bake_lnd",
+    "read_credential_file",
     "revoke_lnd",
     "rotate_lnd",
 ]
@@ -50,6 +52,18 @@ ADMIN_PERMISSIONS = frozenset(
 ADMIN_COPY_LIFETIME = dt.timedelta(seconds=120)
 ADMIN_ROOT_KEY_ID = 0
 MAX_ROOT_KEY_ID = (1 << 64) - 1
+
+
+def read_credential_file(path: Path, what: str) -> bytes:
+    """A macaroon or certificate file, byte for byte; registered so no log line shows it."""
+    try:
+        data = path.expanduser().read_bytes()
+    except OSError as exc:
+        raise InvalidRequest(f"cannot read the {what} {path}: {exc.strerror}") from exc
+    if not data:
+        raise InvalidRequest(f"the {what} {path} is empty")
+    redaction.register_secret(data)
+    return data
 
 
 class LndMacaroonService:
