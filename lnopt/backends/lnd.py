@@ -236,7 +236,7 @@ class LndBackend(Backend):
                         capacity_msat=edge.capacity_msat,
                         policy=routing.policy,
                         active=not routing.disabled,
-                        last_update=0,
+                        last_update=routing.last_update,
                     )
                 )
         return NetworkGraph(directions)

@@ -100,6 +100,7 @@ class RoutingPolicy:
     disabled: bool
     inbound_base_msat: int
     inbound_rate_ppm: int
+    last_update: int  # unix seconds of the channel_update
 
 
 def routing_policy(raw: LndFields) -> RoutingPolicy:
@@ -116,6 +117,7 @@ def routing_policy(raw: LndFields) -> RoutingPolicy:
         disabled=raw.flag("disabled"),
         inbound_base_msat=raw.opt_integer("inbound_fee_base_msat") or 0,
         inbound_rate_ppm=raw.opt_integer("inbound_fee_rate_milli_msat") or 0,
+        last_update=raw.opt_integer("last_update") or 0,
     )
 
 
