@@ -18,7 +18,7 @@ from lnopt.security.macaroons import read_macaroon
 from lnopt.service.backfill import backfill_forwards
 from lnopt.store import Store
 from tests.standin_lnd import make_tls_pair
-from tests.standin_lnd.fixtures import FAST, LndSetup
+from tests.standin_lnd.fixtures import FAST, LndSetup, start_standin
 from tests.standin_lnd.node import ForwardingEvent
 
 pytestmark = pytest.mark.timeout(120)
@@ -198,11 +198,24 @@ def test_tls_is_pinned_to_the_nodes_certificate(lnd: LndSetup) -> None:
         LndBackend(lnd.standin.url, macaroon=lnd.macaroon, tls_cert_pem=b"not a cert")
 
 
-def test_the_host_name_is_checked_against_the_certificate(lnd: LndSetup) -> None:
-    by_name = lnd.standin.url.replace("127.0.0.1", "localhost")
-    assert lnd.backend().node_info().node_id  # 127.0.0.1 is in the certificate
-    backend = LndBackend(by_name, macaroon=lnd.macaroon, tls_cert_pem=lnd.tls.cert_pem)
-    assert backend.node_info().node_id  # so is localhost
+def test_the_host_name_is_checked_against_the_certificate(tmp_path: Path) -> None:
+    by_name = start_standin(tmp_path / "a", channels=2, forwards=0)
+    elsewhere = start_standin(tmp_path / "b", channels=2, forwards=0, names=("node.example",))
+    try:
+        url = by_name.standin.url.replace("127.0.0.1", "localhost")
+        assert by_name.backend().node_info().node_id  # 127.0.0.1 is in LND's certificate
+        assert (
+            LndBackend(
+                url, macaroon=by_name.macaroon, tls_cert_pem=by_name.tls.cert_pem, settings=FAST
+            )
+            .node_info()
+            .node_id
+        )  # and so is localhost
+        with pytest.raises(BackendUnavailable, match="IP address mismatch"):
+            elsewhere.backend(settings=dataclasses.replace(FAST, retries=0)).node_info()
+    finally:
+        by_name.standin.stop()
+        elsewhere.standin.stop()
 
 
 def test_each_request_carries_a_short_lived_copy_never_the_macaroon(lnd: LndSetup) -> None:

@@ -12,7 +12,7 @@ from lnopt.backends.http import HttpSettings
 from lnopt.backends.lnd import LndBackend
 from tests.standin_lnd.node import make_node
 from tests.standin_lnd.server import StandinLnd
-from tests.standin_lnd.tls import TlsPair, make_tls_pair
+from tests.standin_lnd.tls import LND_NAMES, TlsPair, make_tls_pair
 
 LNOPT_PERMISSIONS = ("info:read", "offchain:read", "offchain:write")
 FAST = HttpSettings(
@@ -44,8 +44,16 @@ class LndSetup:
         )
 
 
-def start_standin(directory: Path, *, channels: int = 100, forwards: int = 3_000) -> LndSetup:
-    tls = make_tls_pair()
+def start_standin(
+    directory: Path,
+    *,
+    channels: int = 100,
+    forwards: int = 3_000,
+    names: tuple[str, ...] = LND_NAMES,
+) -> LndSetup:
+    """A running stand-in whose certificate names ``names``, and lnopt's macaroon for it."""
+    directory.mkdir(parents=True, exist_ok=True)
+    tls = make_tls_pair(names=names)
     cert_file, key_file = tls.write(directory)
     standin = StandinLnd(
         make_node(channels=channels, forwards=forwards), cert_file=cert_file, key_file=key_file

@@ -19,6 +19,7 @@ import random
 import re
 import socket
 import ssl
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -226,6 +227,10 @@ class StandinLnd:
 
         class Server(ThreadingHTTPServer):
             daemon_threads = True
+
+            def handle_error(self, request: Any, client_address: Any) -> None:
+                if not isinstance(sys.exc_info()[1], OSError):  # ssl.SSLError is one
+                    super().handle_error(request, client_address)
 
             def get_request(self) -> tuple[socket.socket, Any]:
                 sock, address = super().get_request()
