@@ -53,7 +53,7 @@ from lnopt.backends.lnd_shapes import (
     scid_of,
     split_chan_point,
 )
-from lnopt.errors import BackendError, BackendRefused, ConfigError
+from lnopt.errors import BackendError, BackendRefused, ConfigError, InvalidRequest
 from lnopt.graph import GraphEdge, NetworkGraph
 from lnopt.model import Channel, ChannelPolicy, ChannelState, Opener
 from lnopt.security.macaroons import attenuate, header_value, read_macaroon
@@ -245,7 +245,9 @@ class LndBackend(Backend):
         """Settled forwards from position ``since_index`` of LND's forwarding log, oldest first."""
         offset = since_index or 0
         if offset < 0 or offset >= 1 << 32:
-            raise BackendError(f"an LND forwarding log position is a uint32, got {offset}")
+            raise InvalidRequest(
+                f"an LND forwarding log position is an integer in [0, 2^32), got {offset}"
+            )
         answer = LndFields(
             self._client.request(
                 "POST",
