@@ -1,4 +1,5 @@
-"""``lnopt credentials add | list | rotate | remove``: the vault from the command line.
+"""``lnopt credentials add | list | rotate | remove | bake-lnd | revoke``: the vault from the
+command line.
 
 :func:`add_commands` registers them on the main parser's subcommands. ``rotate`` asks
 :data:`ROTATORS` for the kind's own way to make a new secret (baking a new LND macaroon, say);
@@ -19,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from lnopt.errors import InvalidRequest
+from lnopt.security import lnd_credentials
 from lnopt.security.passphrase import read_passphrase
 from lnopt.security.redaction import install_redaction, register_secret
 from lnopt.security.vault import (
@@ -82,8 +84,38 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:  # type: ignor
     )
     rotate.add_argument("name", metavar="NAME")
     _add_secret_source(rotate)
+    _add_admin_macaroon(rotate, required=False)
     _add_vault_arguments(rotate)
     rotate.set_defaults(handler=rotate_main)
+
+    bake = commands.add_parser(
+        "bake-lnd",
+        help="bake lnopt's own LND macaroon (info:read offchain:read offchain:write) and store it",
+        description="Use an admin macaroon once (never stored) to bake a macaroon with just the "
+        "permissions lnopt needs under a fresh root key id, and store it as NAME with the "
+        "node's TLS certificate as NAME-tls.",
+    )
+    _add_admin_macaroon(bake, required=True)
+    bake.add_argument("--url", required=True, help="LND's REST address, https://HOST:8080")
+    bake.add_argument(
+        "--tls-cert",
+        required=True,
+        type=Path,
+        metavar="FILE",
+        help="the node's tls.cert, pinned for every call",
+    )
+    bake.add_argument("--name", default="lnd", help="the record's name (default: lnd)")
+    _add_vault_arguments(bake)
+    bake.set_defaults(handler=bake_lnd_main)
+
+    revoke = commands.add_parser(
+        "revoke",
+        help="revoke NAME's LND macaroon now (delete its root key id) and remove the record",
+    )
+    revoke.add_argument("name", metavar="NAME")
+    _add_admin_macaroon(revoke, required=True)
+    _add_vault_arguments(revoke)
+    revoke.set_defaults(handler=revoke_main)
 
     remove = commands.add_parser("remove", help="delete NAME and its secret from the vault")
     remove.add_argument("name", metavar="NAME")
@@ -137,6 +169,47 @@ def remove_main(args: argparse.Namespace) -> int:
     return 0
 
 
+def bake_lnd_main(args: argparse.Namespace) -> int:
+    check_name(args.name)
+    admin = lnd_credentials.read_credential_file(args.admin_macaroon, "admin macaroon")
+    cert = lnd_credentials.read_credential_file(args.tls_cert, "TLS certificate")
+    vault = open_vault(args, create=True)
+    info = lnd_credentials.bake_lnd(
+        vault, name=args.name, url=args.url, admin_macaroon=admin, tls_cert_pem=cert
+    )
+    print(
+        f"stored {info.name} (lnd-macaroon: info:read offchain:read offchain:write, root key id "
+        f"{info.details['root_key_id']}, fingerprint {info.fingerprint}) and {args.name}-tls in "
+        f"{vault.path}"
+    )
+    return 0
+
+
+def revoke_main(args: argparse.Namespace) -> int:
+    admin = lnd_credentials.read_credential_file(args.admin_macaroon, "admin macaroon")
+    vault = open_vault(args)
+    info = vault.info(args.name)
+    deleted = lnd_credentials.revoke_lnd(vault, info, admin_macaroon=admin)
+    state = "revoked" if deleted else "was already gone from the node"
+    print(f"{info.name}: root key id {info.details.get('root_key_id')} {state}; record removed")
+    return 0
+
+
+def rotate_lnd_macaroon(
+    args: argparse.Namespace, vault: Vault, info: CredentialInfo
+) -> CredentialInfo:
+    """An lnd-macaroon's rotation: bake a new one, then revoke the old root key id."""
+    if args.admin_macaroon is None:
+        raise InvalidRequest(
+            f"rotating {info.name} bakes a new macaroon on the node: pass --admin-macaroon FILE"
+        )
+    admin = lnd_credentials.read_credential_file(args.admin_macaroon, "admin macaroon")
+    return lnd_credentials.rotate_lnd(vault, info, admin_macaroon=admin)
+
+
+ROTATORS[CredentialKind.LND_MACAROON] = rotate_lnd_macaroon
+
+
 def replace_secret(args: argparse.Namespace, vault: Vault, info: CredentialInfo) -> CredentialInfo:
     """The rotation of a kind lnopt cannot renew itself: store the new secret the operator gives."""
     secret = read_secret(args, info.kind, info.name)
@@ -187,6 +260,18 @@ def _add_secret_source(parser: argparse.ArgumentParser) -> None:
         type=Path,
         metavar="F",
         help="read the secret from this file (default: a prompt that does not echo)",
+    )
+
+
+def _add_admin_macaroon(parser: argparse.ArgumentParser, *, required: bool) -> None:
+    parser.add_argument(
+        "--admin-macaroon",
+        type=Path,
+        metavar="FILE",
+        required=required,
+        help="an LND macaroon with macaroon:generate, read and write (admin.macaroon), used "
+        "for this command only and never stored"
+        + ("" if required else "; needed to rotate an lnd-macaroon"),
     )
 
 
