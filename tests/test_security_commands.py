@@ -10,7 +10,6 @@ creates itself use the real defaults.
 from __future__ import annotations
 
 import argparse
-import base64
 import contextlib
 import io
 import json
@@ -21,7 +20,7 @@ import stat
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,8 +29,9 @@ import pytest
 from lnopt.cli import main
 from lnopt.security import commands
 from lnopt.security.vault import CredentialInfo, CredentialKind, KdfParams, Vault
+from tests.secret_scan import assert_no_secret
 
-PASSPHRASE = "long vault words"  # noqa: S105 (test data)
+PASSPHRASE = "long vault words"
 TOKEN = b"3f6a9c0d1e2b4a5968778695a4b3c2d1"
 MACAROON = b"\x02\x01\x03lnd\x02\xfe" + bytes(range(200))
 CERTIFICATE = b"-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIQ\n-----END CERTIFICATE-----\n"
@@ -56,7 +56,7 @@ class Cli:
         for variable in ("CREDENTIALS_DIRECTORY", "LNOPT_PASSPHRASE_FILE", "STATE_DIRECTORY"):
             monkeypatch.delenv(variable, raising=False)
         monkeypatch.setenv("HOME", str(tmp_path / "home"))
-        self.outputs: list[str] = []
+        self.outputs: list[tuple[str, str]] = []
 
     def command(self, args: tuple[str, ...], *, vault: bool, passphrase: bool) -> list[str]:
         command = ["credentials", *args]
@@ -79,7 +79,7 @@ class Cli:
             text=True,
             stdin=subprocess.DEVNULL,
         )
-        self.outputs += [done.stdout, done.stderr]
+        self.keep(args, done.stdout, done.stderr)
         assert "Traceback" not in done.stderr
         return Result(done.returncode, done.stdout, done.stderr)
 
@@ -88,22 +88,15 @@ class Cli:
         out, err = io.StringIO(), io.StringIO()
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
             code = main(self.command(args, vault=vault, passphrase=passphrase))
-        self.outputs += [out.getvalue(), err.getvalue()]
+        self.keep(args, out.getvalue(), err.getvalue())
         return Result(code, out.getvalue(), err.getvalue())
+
+    def keep(self, args: tuple[str, ...], out: str, err: str) -> None:
+        place = " ".join(args)
+        self.outputs += [(f"stdout of {place}", out), (f"stderr of {place}", err)]
 
     def open(self, clock: Callable[[], float] = time.time) -> Vault:
         return Vault.open(self.vault, PASSPHRASE, clock=clock)
-
-
-def assert_hidden(texts: Iterable[str], secrets: Iterable[bytes]) -> None:
-    """No secret, as text, hex or base64, in any of the texts."""
-    for secret in secrets:
-        forms = {secret.hex(), base64.b64encode(secret).decode()}
-        if secret.isascii():
-            forms.add(secret.decode().strip())
-        for text in texts:
-            for form in forms:
-                assert form not in text, f"a secret shows in: {text[:200]!r}"
 
 
 @pytest.fixture
@@ -111,7 +104,9 @@ def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Cli]:
     runner = Cli(tmp_path, monkeypatch)
     Vault.open(runner.vault, PASSPHRASE, kdf=KdfParams(memory_kib=8, iterations=1, lanes=1))
     yield runner
-    assert_hidden(runner.outputs, [TOKEN, MACAROON, CERTIFICATE, b"rotated-" + TOKEN])
+    assert_no_secret(
+        runner.outputs, [TOKEN, MACAROON, CERTIFICATE, b"rotated-" + TOKEN, PASSPHRASE]
+    )
 
 
 def secret_file(tmp_path: Path, name: str, content: bytes) -> str:

@@ -19,7 +19,7 @@ from lnopt.security.redaction import (
 from lnopt.security.vault import CredentialKind, KdfParams, Vault
 
 SECRET = b"\x02\x01\x03macaroon-root-key\xfe\xff"
-TOKEN = "a3f9c2e1d4b5a6978877665544332211"  # noqa: S105 (test data)
+TOKEN = "a3f9c2e1d4b5a6978877665544332211"
 
 
 @pytest.fixture

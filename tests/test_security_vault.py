@@ -10,19 +10,23 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import multiprocessing
 import os
 import stat
+import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from lnopt.errors import ConfigError, CredentialError, InvalidRequest
 from lnopt.security.vault import CredentialKind, KdfParams, Vault, read_passphrase
 
 SMALL_KDF = KdfParams(memory_kib=8, iterations=1, lanes=1)
-PASSPHRASE = "correct horse battery staple"  # noqa: S105 (test data)
+PASSPHRASE = "correct horse battery staple"
 TOKEN = b"9d1f3c5e7a2b4d6f8091a2b3c4d5e6f7"
 MACAROON = bytes(range(256)) * 2  # binary, as LND's files are
 T0 = 1_760_000_000
@@ -277,6 +281,61 @@ def test_two_openers_of_one_vault_see_and_keep_each_others_changes(vault_path: P
 
     assert runner.get("lnbits") == b"rotated-token-0123456789"
     assert [i.name for i in operator.list()] == ["extra", "lnbits", "lnd"]
+
+
+def put_many(path: Path, writer: int) -> None:
+    vault = open_vault(path)
+    for n in range(10):
+        vault.put(f"w{writer}-{n}", f"secret {writer} {n}".encode(), kind=CredentialKind.OTHER)
+
+
+def test_writers_in_several_processes_lose_no_change(vault_path: Path) -> None:
+    context = multiprocessing.get_context("fork")
+    writers = [context.Process(target=put_many, args=(vault_path, w)) for w in range(4)]
+    for process in writers:
+        process.start()
+    for process in writers:
+        process.join(timeout=120)
+
+    assert [process.exitcode for process in writers] == [0, 0, 0, 0]
+    vault = open_vault(vault_path)
+    names = {info.name for info in vault.list()}
+    assert names == {"lnbits", "lnd"} | {f"w{w}-{n}" for w in range(4) for n in range(10)}
+    assert vault.get("w3-9") == b"secret 3 9"
+
+
+NAMES = st.from_regex(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}", fullmatch=True)
+TEXT = st.text(st.characters(codec="utf-8"), max_size=20)
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    records=st.dictionaries(
+        NAMES,
+        st.tuples(
+            st.binary(min_size=1, max_size=300),
+            st.sampled_from(CredentialKind),
+            st.dictionaries(TEXT, TEXT, max_size=3),
+        ),
+        min_size=1,
+        max_size=4,
+    )
+)
+def test_any_names_secrets_and_details_come_back_as_stored(
+    records: dict[str, tuple[bytes, CredentialKind, dict[str, str]]],
+) -> None:
+    with tempfile.TemporaryDirectory() as directory:
+        path = Path(directory) / "v"
+        vault = open_vault(path)
+        for name, (secret, kind, details) in records.items():
+            vault.put(name, secret, kind=kind, details=details)
+
+        reopened = open_vault(path)
+        assert [info.name for info in reopened.list()] == sorted(records)
+        for name, (secret, kind, details) in records.items():
+            assert reopened.get(name) == secret
+            info = reopened.info(name)
+            assert (info.kind, dict(info.details)) == (kind, details)
 
 
 def test_a_vault_replaced_by_another_is_not_written_with_the_old_key(vault_path: Path) -> None:

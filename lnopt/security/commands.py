@@ -24,6 +24,7 @@ from lnopt.security import lnd_credentials
 from lnopt.security.passphrase import read_passphrase
 from lnopt.security.redaction import install_redaction, register_secret
 from lnopt.security.vault import (
+    NAME_RULE,
     ROTATION_DAYS,
     CredentialInfo,
     CredentialKind,
@@ -54,9 +55,10 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:  # type: ignor
         "add",
         help="store a secret under NAME",
         description="Store a secret under NAME, replacing any secret of that name. The secret is "
-        "read from --from-file, or typed at a prompt that does not echo (tokens only).",
+        "read from --from-file, or typed at a prompt that does not echo (lnbits-token and other "
+        "only: macaroons and certificates are files).",
     )
-    add.add_argument("name", metavar="NAME")
+    add.add_argument("name", metavar="NAME", help=f"the credential's name: {NAME_RULE}")
     add.add_argument(
         "--kind", required=True, choices=[kind.value for kind in CredentialKind], help="its use"
     )
