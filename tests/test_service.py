@@ -356,8 +356,10 @@ def test_rollback_dry_run_changes_nothing(
         ("99", "no fee change with id 99"),
         ("b42", "no batch with id b42"),
         ("850000x5x0", "channel 850000x5x0 has no applied fee change"),
-        ("yesterday", "give a change id (42), a batch id (b7), a short channel id"),
-        ("-1", "give a change id"),
+        ("yesterday", "target must be a change id (42; at most 9223372036854775807), a batch"),
+        ("-1", 'a short channel id (812345x1020x1) or "last"; got "-1"'),
+        ("99999999999999999999", "a change id (42; at most 9223372036854775807)"),
+        ("\u0663", 'or "last"; got "\u0663"'),
     ],
 )
 def test_rollback_of_something_unknown_says_what_is_accepted(
@@ -640,7 +642,7 @@ def test_a_change_younger_than_a_day_has_no_comparison_yet(
         (lambda s: s.history("abc"), "BLOCKxTXxOUT"),
         (lambda s: s.report(0), "days: 0 is not allowed"),
         (lambda s: s.reject(999), "no proposal with id 999"),
-        (lambda s: s.approve("x"), "give a whole number"),
+        (lambda s: s.approve("x"), "proposal must be a proposal id (3; at most "),
         (lambda s: s.set_interval(-1), "interval: -1 is negative"),
     ],
 )
@@ -656,7 +658,7 @@ def test_bad_input_is_refused_with_what_is_accepted(
 def test_mode_names_parse_and_unknown_ones_are_refused() -> None:
     assert [parse_mode(text) for text in ("shadow", " Advise ", "AUTO")] == list(Mode)
     with pytest.raises(
-        InvalidRequest, match="unknown mode 'turbo'; accepted: shadow, advise, auto"
+        InvalidRequest, match='mode must be one of shadow, advise, auto; got "turbo"'
     ):
         parse_mode("turbo")
 
