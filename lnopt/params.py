@@ -8,10 +8,11 @@ is never echoed whole into a reply or a log line.
 
 Whole numbers are JSON integers (never booleans, never floats such as ``5.0`` or ``1e400``) or
 their text in ASCII digits (``"42"``, ``"-3"``: lightningd passes option values as text); other
-digits (``"²"``, ``"٣"``) and signs (``"--5"``) are refused. Every whole number has a range: at
-most :data:`INTEGER_MAX` (SQLite's largest integer), and fee amounts at most :data:`U32_MAX`,
-the field size of ``fee_base_msat`` and ``fee_proportional_millionths`` in BOLT 7's
-``channel_update``.
+digits (``"²"``, ``"٣"``), signs (``"--5"``) and spaces are refused. Every whole number has a
+range: at most :data:`INTEGER_MAX` (SQLite's largest integer), and fee amounts at most
+:data:`U32_MAX`, the field size of ``fee_base_msat`` and ``fee_proportional_millionths`` in
+BOLT 7's ``channel_update``. Ids are taken exactly as given (no spaces stripped); keywords
+(modes, booleans) ignore case and surrounding spaces.
 """
 
 from __future__ import annotations
@@ -125,19 +126,18 @@ def read_time(name: str, value: Any) -> float | None:
 
 
 def read_text(name: str, value: Any, accepted: str) -> str:
-    """A short piece of printable ASCII text (an id, a keyword), stripped of spaces."""
-    if isinstance(value, str) and len(value) <= TEXT_MAX_CHARS:
-        stripped = value.strip()
-        if stripped and stripped.isascii() and stripped.isprintable():
-            return stripped
+    """A short piece of printable ASCII text (an id, a keyword), as it was given."""
+    if isinstance(value, str) and 0 < len(value) <= TEXT_MAX_CHARS:
+        if value.isascii() and value.isprintable():
+            return value
     raise refusal(name, accepted, value)
 
 
 def read_short_channel_id(name: str, value: Any) -> str:
     """A short channel id ``BLOCKxTXxOUT`` in ASCII digits, each part within BOLT 7's field
     sizes (3, 3 and 2 bytes)."""
-    if isinstance(value, str) and is_short_channel_id(value.strip()):
-        return value.strip()
+    if isinstance(value, str) and is_short_channel_id(value):
+        return value
     raise refusal(name, SHORT_CHANNEL_ID, value)
 
 
@@ -151,8 +151,8 @@ def is_short_channel_id(text: str) -> bool:
 
 def read_node_id(name: str, value: Any) -> str:
     """A node id: a compressed public key, 66 hex characters (either case; answered lower)."""
-    if isinstance(value, str) and _NODE_ID.fullmatch(value.strip().lower()):
-        return value.strip().lower()
+    if isinstance(value, str) and _NODE_ID.fullmatch(value.lower()):
+        return value.lower()
     raise refusal(name, NODE_ID, value)
 
 

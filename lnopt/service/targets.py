@@ -105,29 +105,28 @@ def queued_proposal(store: Store, proposal_id: int) -> Proposal:
 def rollback_entries(store: Store, target: str) -> list[JournalEntry]:
     """The journal entries a rollback target names: a change id (``"42"``), a batch id
     (``"b7"``), a channel's latest done change (its short channel id) or the last batch."""
-    text = target.strip()
-    if text == LAST:
+    if target == LAST:
         batch_id = store.last_batch_id()
         if batch_id is None:
             raise InvalidRequest("nothing to roll back: no fee change has been applied yet")
         return store.journal(batch_id=batch_id)
-    if text.isascii() and text.isdigit():
-        change_id = parse_change_id(text)
+    if target.isascii() and target.isdigit():
+        change_id = parse_change_id(target)
         entry = store.journal_entry(change_id)
         if entry is None:
             raise InvalidRequest(f"no fee change with id {change_id}; lnopt-history lists them")
         return [entry]
-    if _BATCH_ID.fullmatch(text):
-        entries = store.journal(batch_id=text)
+    if _BATCH_ID.fullmatch(target):
+        entries = store.journal(batch_id=target)
         if not entries:
-            raise InvalidRequest(f"no batch with id {text}; lnopt-history lists them")
+            raise InvalidRequest(f"no batch with id {target}; lnopt-history lists them")
         return entries
-    if not is_short_channel_id(text):
+    if not is_short_channel_id(target):
         raise refusal("target", ROLLBACK_TARGET, target)
-    done = store.journal(short_channel_id=text, statuses=(JournalStatus.DONE,), limit=1)
+    done = store.journal(short_channel_id=target, statuses=(JournalStatus.DONE,), limit=1)
     if not done:
         raise InvalidRequest(
-            f"channel {text} has no applied fee change to roll back; lnopt-history {text} "
+            f"channel {target} has no applied fee change to roll back; lnopt-history {target} "
             "shows its changes"
         )
     return done
