@@ -136,12 +136,10 @@ class LnoptPlugin(Plugin):  # type: ignore[misc]  # pyln-client is untyped
             if message is None:
                 continue
             request = LnoptRequest(
-                plugin=self,
-                req_id=message.get("id"),
-                method=message["method"],
-                params=message.get("params", {}),
-                origin=message.get("origin"),
+                self, message.get("id"), message["method"], message.get("params", {})
             )
+            # set apart from the constructor: older pyln-client takes no origin
+            request.origin = message.get("origin")
             if request.id is not None:
                 self._dispatch_request(request)
             else:
