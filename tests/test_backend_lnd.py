@@ -252,6 +252,8 @@ def test_an_expired_copy_is_refused_by_the_node(lnd: LndSetup) -> None:
     backend = lnd.backend(wall_clock=lambda: an_hour_ago)
     with pytest.raises(BackendRefused, match=r"macaroon has expired.*clock"):
         backend.node_info()
+    assert len(lnd.standin.requests) == 1  # a refused macaroon is not asked again
+    assert backend.health() is not None and backend.health().consecutive_failures == 0
 
 
 def test_a_revoked_macaroon_says_so(lnd: LndSetup) -> None:

@@ -50,6 +50,7 @@ from lnopt.backends.lnd_shapes import (
     describe_refusal,
     edge_of,
     forward_of,
+    is_macaroon_refusal,
     scid_of,
     split_chan_point,
 )
@@ -150,6 +151,7 @@ class LndBackend(Backend):
             verify=pinned_tls_context(tls_cert_pem),
             settings=settings,
             describe_refusal=describe_refusal,
+            final_refusal=is_macaroon_refusal,
             transport=transport,
         )
         self._graph_refresh_s = graph_refresh_s

@@ -201,6 +201,23 @@ def _lnd_message(body: Any) -> str:
     return server_detail(body)
 
 
+# LND answers a macaroon it refuses with HTTP 500 (gRPC code 2): asking again cannot help.
+_MACAROON_REFUSALS = (
+    "permission denied",
+    "macaroon has expired",
+    "doesn't exist",
+    "signature mismatch",
+    "verification failed",
+    "expected 1 macaroon",
+)
+
+
+def is_macaroon_refusal(problem: HttpProblem) -> bool:
+    """True for LND's refusal of the macaroon itself, which no retry can change."""
+    message = _lnd_message(problem.body)
+    return any(words in message for words in _MACAROON_REFUSALS)
+
+
 def describe_refusal(problem: HttpProblem) -> str:
     """LND's error body ``{"code", "message"}`` as a sentence that says what to do."""
     message = _lnd_message(problem.body)
