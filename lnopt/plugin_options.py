@@ -11,10 +11,12 @@ the plugin with that message, on ``setconfig`` it refuses the new value.
 from __future__ import annotations
 
 import functools
+import ipaddress
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
+from urllib.parse import urlsplit
 
 from pyln.client import Plugin
 from pyln.client.plugin import RpcException
@@ -194,3 +196,95 @@ def _on_change(action: Callable[[Any], None]) -> Callable[[Plugin, str, Any], No
             raise RpcException(f"{name}: {exc}", exc.rpc_code) from None
 
     return on_change
+
+
+# --- alerts and metrics ------------------------------------------------------------------------
+
+METRICS_ADDRESS = "127.0.0.1"
+
+
+@dataclass(frozen=True)
+class OperationsSettings:
+    """Where alerts and metrics go, read once at init (the hourly cap is dynamic)."""
+
+    webhook_url: str | None
+    max_alerts_per_hour: int | None  # None: alerts.max_per_hour of the YAML file
+    metrics_port: int  # 0: no metrics
+    metrics_address: str
+
+
+def _webhook_url(value: Any) -> str | None:
+    if value is None or value == "":
+        return None
+    text = str(value).strip()
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise InvalidRequest(
+            "lnopt-alert-webhook: expected an http:// or https:// URL with a host "
+            f"(got one of {len(text)} characters starting {text[:8]!r})"
+        )
+    return text
+
+
+def _metrics_address(value: Any) -> str:
+    text = str(value if value is not None else METRICS_ADDRESS).strip()
+    try:
+        return str(ipaddress.ip_address(text))
+    except ValueError:
+        raise InvalidRequest(
+            f"lnopt-metrics-address: {text[:64]!r} is not an IP address "
+            f"(e.g. {METRICS_ADDRESS}, the default, or ::1)"
+        ) from None
+
+
+def read_operations(options: Mapping[str, Any]) -> OperationsSettings:
+    """Alert and metrics settings from init's options; an :class:`LnoptError` names a bad one."""
+    cap = options.get("lnopt-alert-max-per-hour")
+    port = rpc.read_int("lnopt-metrics-port", options.get("lnopt-metrics-port", 0))
+    if port > 65535:
+        raise InvalidRequest(f"lnopt-metrics-port: {port} is not a port; give 0 (off) to 65535")
+    return OperationsSettings(
+        webhook_url=_webhook_url(options.get("lnopt-alert-webhook")),
+        max_alerts_per_hour=None if cap is None else rpc.read_int("lnopt-alert-max-per-hour", cap),
+        metrics_port=port,
+        metrics_address=_metrics_address(options.get("lnopt-metrics-address")),
+    )
+
+
+def with_alert_cap(config: Config, value: Any) -> Config:
+    """``config`` with at most ``value`` alerts an hour (checked like at init)."""
+    return config.with_alerts(max_per_hour=rpc.read_int("lnopt-alert-max-per-hour", value))
+
+
+class AlertOptions(Protocol):
+    def set_alert_cap(self, value: Any) -> None: ...
+
+
+def add_operations_options(plugin: Plugin, target: AlertOptions) -> None:
+    """Declare the alert and metrics options; the hourly cap changes ``target`` on setconfig."""
+    plugin.add_option(
+        "lnopt-alert-webhook",
+        None,
+        "URL that receives each alert as a JSON POST (default: none)",
+        opt_type="string",
+    )
+    plugin.add_option(
+        "lnopt-alert-max-per-hour",
+        None,
+        "most alerts delivered in any hour; overrides alerts.max_per_hour of the YAML file",
+        opt_type="int",
+        dynamic=True,
+        on_change=_on_change(target.set_alert_cap),
+    )
+    plugin.add_option(
+        "lnopt-metrics-port",
+        0,
+        "port of the Prometheus metrics endpoint (0: no metrics)",
+        opt_type="int",
+    )
+    plugin.add_option(
+        "lnopt-metrics-address",
+        METRICS_ADDRESS,
+        "address the metrics endpoint listens on",
+        opt_type="string",
+    )

@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import asdict
+from pathlib import Path
 from typing import Any
 
 from lnopt.errors import InvalidRequest
@@ -26,7 +27,14 @@ from lnopt.reports import (
     ShadowReport,
     Status,
 )
-from lnopt.store import DecisionRecord, JournalEntry, Proposal, RunRecord
+from lnopt.store import (
+    AlertRecord,
+    DecisionRecord,
+    HandsOffMark,
+    JournalEntry,
+    Proposal,
+    RunRecord,
+)
 
 JsonObject = dict[str, Any]
 
@@ -92,6 +100,14 @@ def read_target(name: str, value: Any) -> str:
     if isinstance(value, str) and value.strip():
         return value.strip()
     raise InvalidRequest(f"{name}: expected an id or a short channel id, got {value!r}")
+
+
+def read_path(name: str, value: Any) -> Path:
+    """A file path (text without NUL bytes, at most 4096 characters)."""
+    if not isinstance(value, str) or not value.strip() or "\0" in value or len(value) > 4096:
+        shown = value[:40] if isinstance(value, str) else value
+        raise InvalidRequest(f"{name}: expected a file path, got {shown!r}")
+    return Path(value.strip())
 
 
 def read_optional_channel(value: Any) -> str | None:
@@ -322,3 +338,26 @@ def recommendations_json(
         "recommendations": [recommendation_json(r) for r in recommendations],
         "queued": [proposal_json(proposal) for proposal in queued],
     }
+
+
+def alerts_json(records: Sequence[AlertRecord]) -> JsonObject:
+    return {"alerts": [{"alert_id": r.alert_id, **r.alert.as_json()} for r in records]}
+
+
+def _mark_json(mark: HandsOffMark) -> JsonObject:
+    return {
+        "short_channel_id": mark.short_channel_id,
+        "since": mark.since_s,
+        "reason": mark.reason,
+        "node": policy_json(mark.node_policy),
+        "expected": policy_json(mark.expected_policy),
+    }
+
+
+def hands_off_json(marks: Sequence[HandsOffMark]) -> list[JsonObject]:
+    """The channels lnopt leaves alone, each with why."""
+    return [_mark_json(mark) for mark in marks]
+
+
+def released_json(mark: HandsOffMark) -> JsonObject:
+    return {"released": _mark_json(mark)}
