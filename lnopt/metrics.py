@@ -1,6 +1,6 @@
 """Prometheus metrics, opt-in: what lnopt saw, decided and did, in a registry of its own.
 
-:class:`LnoptMetrics` observes an Optimizer (see :mod:`lnopt.service.observer`), counts the
+:class:`LnoptMetrics` observes an Optimizer (see :mod:`lnopt.observer`), counts the
 alerts delivered (it is an alert sink), reads the forward recorder's counters when scraped,
 and serves ``/metrics`` over HTTP on the address and port it is given (``127.0.0.1`` unless
 told otherwise). :data:`METRICS` names every metric it exports and its labels.
@@ -18,11 +18,10 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, star
 from prometheus_client.core import CounterMetricFamily
 from prometheus_client.registry import Collector
 
-from lnopt.alerts.model import Alert, AlertKind
 from lnopt.errors import ConfigError
 from lnopt.executor import BatchResult
-from lnopt.model import Action, Channel, ChannelPolicy, Verdict
-from lnopt.service.observer import RunOutcome
+from lnopt.model import Action, Alert, AlertKind, Channel, ChannelPolicy, Verdict
+from lnopt.observer import RunOutcome
 from lnopt.store import JournalStatus
 
 logger = logging.getLogger(__name__)

@@ -12,11 +12,10 @@ from lnopt.alerts.failures import FailureSpikeWatcher, failure_spikes
 from lnopt.alerts.faults import breaker_open, run_failure, store_failure
 from lnopt.alerts.fees import changed_outside, fee_changed_alert
 from lnopt.alerts.gate import AlertGate
-from lnopt.alerts.model import Alert, AlertKind
 from lnopt.alerts.offline import offline_peers
 from lnopt.config import AlertsConfig
 from lnopt.errors import StoreError
-from lnopt.model import ChannelState, Forward, ForwardStatus
+from lnopt.model import Alert, AlertKind, ChannelState, Forward, ForwardStatus
 from lnopt.store import ChannelObservation
 from tests.factories import channel, policy
 

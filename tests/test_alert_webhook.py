@@ -15,8 +15,8 @@ import pytest
 
 from lnopt.alerts.delivery import WebhookSink
 from lnopt.alerts.dispatch import AlertDispatcher
-from lnopt.alerts.model import Alert, AlertKind
 from lnopt.config import AlertsConfig
+from lnopt.model import Alert, AlertKind
 from lnopt.store import Store
 
 T0 = 1_760_000_000.0

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from lnopt.alerts.model import Alert, AlertKind
 from lnopt.config import AlertsConfig, default_config, load_config
 from lnopt.errors import ConfigError
+from lnopt.model import Alert, AlertKind
 from lnopt.store import Store
 from tests.factories import channel, policy
 

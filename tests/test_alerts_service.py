@@ -11,10 +11,9 @@ from typing import Any
 
 import pytest
 
-from lnopt.alerts.model import AlertKind
 from lnopt.config import default_config
 from lnopt.errors import BackendUnavailable, InvalidRequest
-from lnopt.model import Mode, Verdict
+from lnopt.model import AlertKind, Mode, Verdict
 from lnopt.operations import Operations
 from lnopt.plugin_options import OperationsSettings
 from lnopt.recorder import ForwardRecorder

@@ -13,11 +13,10 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from lnopt.alerts.model import Alert, AlertKind
 from lnopt.config import default_config
 from lnopt.errors import BackendUnavailable, ConfigError
 from lnopt.metrics import METRICS, LnoptMetrics
-from lnopt.model import Mode
+from lnopt.model import Alert, AlertKind, Mode
 from lnopt.recorder import ForwardRecorder
 from lnopt.service import Optimizer
 from lnopt.store import Store

@@ -18,7 +18,7 @@ from typing import Any, Protocol
 
 import httpx
 
-from lnopt.alerts.model import Alert
+from lnopt.model import Alert
 
 logger = logging.getLogger(__name__)
 

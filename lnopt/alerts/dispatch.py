@@ -12,9 +12,9 @@ from collections.abc import Callable, Iterable, Sequence
 
 from lnopt.alerts.delivery import AlertSink
 from lnopt.alerts.gate import HOUR_S, MINUTE_S, AlertGate
-from lnopt.alerts.model import Alert
 from lnopt.config import AlertsConfig
 from lnopt.errors import LnoptError
+from lnopt.model import Alert
 from lnopt.store import Store
 
 logger = logging.getLogger(__name__)

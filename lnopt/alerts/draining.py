@@ -5,9 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from lnopt.alerts.model import Alert, AlertKind
 from lnopt.config import AlertsConfig
-from lnopt.model import Channel
+from lnopt.model import Alert, AlertKind, Channel
 from lnopt.store.observations import ChannelObservation
 
 HOUR_S = 3600

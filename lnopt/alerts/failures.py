@@ -12,9 +12,8 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable, Mapping
 
-from lnopt.alerts.model import Alert, AlertKind
 from lnopt.config import AlertsConfig
-from lnopt.model import Forward, ForwardStatus
+from lnopt.model import Alert, AlertKind, Forward, ForwardStatus
 
 MINUTE_S = 60
 MAX_CHANNELS = 4096

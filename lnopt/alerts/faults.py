@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Protocol, runtime_checkable
 
-from lnopt.alerts.model import Alert, AlertKind
+from lnopt.model import Alert, AlertKind
 
 
 @runtime_checkable

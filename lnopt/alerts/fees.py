@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from lnopt.alerts.model import Alert, AlertKind
-from lnopt.model import Channel, ChannelPolicy
+from lnopt.model import Alert, AlertKind, Channel, ChannelPolicy
 
 
 def _fees(policy: ChannelPolicy) -> str:

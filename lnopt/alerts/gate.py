@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Iterable
 
-from lnopt.alerts.model import Alert, AlertKind
+from lnopt.model import Alert, AlertKind
 
 HOUR_S = 3600
 MINUTE_S = 60

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from lnopt.alerts.model import Alert, AlertKind
 from lnopt.config import AlertsConfig
-from lnopt.model import Channel, ChannelState
+from lnopt.model import Alert, AlertKind, Channel, ChannelState
 
 HOUR_S = 3600
 

@@ -1,6 +1,6 @@
 """When the detectors look: after every run, when a run fails, when the Optimizer leaves a
 channel alone, and as forwards are recorded. An :class:`AlertWatch` observes an Optimizer
-(see :mod:`lnopt.service.observer`) and raises what the detectors find."""
+(see :mod:`lnopt.observer`) and raises what the detectors find."""
 
 from __future__ import annotations
 
@@ -12,13 +12,12 @@ from lnopt.alerts.draining import HOUR_S, draining_channels
 from lnopt.alerts.failures import MINUTE_S, FailureSpikeWatcher, failure_spikes
 from lnopt.alerts.faults import breaker_open, run_failure, store_failure
 from lnopt.alerts.fees import fee_changed_alert
-from lnopt.alerts.model import Alert
 from lnopt.alerts.offline import offline_peers
 from lnopt.config import AlertsConfig
 from lnopt.errors import StoreError
 from lnopt.executor import BatchResult
-from lnopt.model import Channel, ChannelPolicy, Forward
-from lnopt.service.observer import RunOutcome
+from lnopt.model import Alert, Channel, ChannelPolicy, Forward
+from lnopt.observer import RunOutcome
 from lnopt.store import Store
 
 logger = logging.getLogger(__name__)
@@ -51,7 +50,7 @@ class AlertWatch:
         snapshot, config = outcome.snapshot, self._config()
         now_s = float(snapshot.taken_at_s)
         channels = snapshot.channels
-        window_s = max(config.drain_window_hours * HOUR_S, 0)
+        window_s = config.drain_window_hours * HOUR_S
         alerts = [
             *draining_channels(
                 channels,

@@ -25,6 +25,7 @@ from lnopt.model import (
     NodeSnapshot,
     ProposedChange,
 )
+from lnopt.observer import Observers, RunOutcome, ServiceObserver
 from lnopt.report_picture import write_report_png
 from lnopt.reports import (
     GraphFreshness,
@@ -39,7 +40,6 @@ from lnopt.reports import (
 )
 from lnopt.scoring import score_channels
 from lnopt.service.backfill import backfill_forwards
-from lnopt.service.observer import Observers, RunOutcome, ServiceObserver
 from lnopt.service.proposals import triage, with_outcomes
 from lnopt.service.targets import (
     ALL,

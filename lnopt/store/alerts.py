@@ -13,10 +13,9 @@ import json
 import sqlite3
 from dataclasses import dataclass
 
-from lnopt.alerts.model import Alert, AlertKind
-from lnopt.model import ChannelPolicy
+from lnopt.model import Alert, AlertKind, ChannelPolicy
 from lnopt.store.records import JournalStatus
-from lnopt.store.rows import decoded, sql_value
+from lnopt.store.rows import decoded, rowid, sql_value
 from lnopt.store.schema import StoreBase
 
 _INSERT_ALERT_SQL = """
@@ -77,7 +76,7 @@ class AlertTables(StoreBase):
                     alert.raised_s,
                 ),
             )
-            return int(cursor.lastrowid or 0)
+            return rowid(cursor)
 
     def alerts(self, *, limit: int = 50, since_s: float | None = None) -> list[AlertRecord]:
         """Recorded alerts, newest first."""

@@ -11,9 +11,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from lnopt.model import Channel
+from lnopt.store.forwards import DAY_S
 from lnopt.store.schema import StoreBase
-
-DAY_S = 86_400
 
 _INSERT_OBSERVATION_SQL = """
 INSERT OR REPLACE INTO channel_observations (short_channel_id, observed_s, peer_id,
