@@ -21,7 +21,7 @@ from prometheus_client.registry import Collector
 from lnopt.errors import ConfigError
 from lnopt.executor import BatchResult
 from lnopt.model import Action, Alert, AlertKind, Channel, ChannelPolicy, Verdict
-from lnopt.observer import RunOutcome
+from lnopt.observer import RunOutcome, Work
 from lnopt.store import JournalStatus
 
 logger = logging.getLogger(__name__)
@@ -176,8 +176,9 @@ class LnoptMetrics:
             self._forwards.labels(scid).set(week.forwards_out)
             self._fees.labels(scid).set(week.fees_earned_msat)
 
-    def run_failed(self, error: Exception, *, now_s: float) -> None:
-        self._runs.labels("failed").inc()
+    def work_failed(self, what: Work, error: Exception, *, now_s: float) -> None:
+        if what is Work.RUN:
+            self._runs.labels("failed").inc()
 
     def changes_made(self, result: BatchResult, *, rollback: bool) -> None:
         for outcome in result.outcomes:

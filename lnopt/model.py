@@ -354,7 +354,7 @@ class AlertKind(enum.Enum):
     FEE_CHANGED_OUTSIDE = "fee_changed_outside"  # the node's fee is not what lnopt left
     BREAKER_OPEN = "breaker_open"  # a backend's circuit breaker is open
     STORE_FAILURE = "store_failure"  # the store could not be written
-    RUN_FAILURE = "run_failure"  # a scheduled run failed
+    SCHEDULER_FAILURE = "scheduler_failure"  # a run, recovery or backfill failed
 
 
 @dataclass(frozen=True, slots=True)

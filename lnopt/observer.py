@@ -1,5 +1,6 @@
-"""What the Optimizer tells those who watch it (alerts, metrics): each run's outcome, a failed
-run, the fee changes it made or rolled back, and a channel it now leaves alone.
+"""What the Optimizer tells those who watch it (alerts, metrics): each run's outcome, its
+background work failing (a run, recovery or backfill), the fee changes it made or rolled back,
+and a channel it now leaves alone.
 
 :class:`Observers` hands each event to every observer and never raises: an observer that
 fails is logged, and the run goes on as if nothing had watched it.
@@ -7,6 +8,7 @@ fails is logged, and the run goes on as if nothing had watched it.
 
 from __future__ import annotations
 
+import enum
 import logging
 from dataclasses import dataclass
 from typing import Protocol
@@ -25,6 +27,14 @@ from lnopt.model import (
 logger = logging.getLogger(__name__)
 
 
+class Work(enum.Enum):
+    """The Optimizer's work that the scheduler does in the background."""
+
+    RUN = "run"
+    RECOVERY = "recovery"
+    BACKFILL = "backfill"
+
+
 @dataclass(frozen=True)
 class RunOutcome:
     """One finished run: what it saw, decided and changed, and how long it took."""
@@ -41,7 +51,7 @@ class RunOutcome:
 class ServiceObserver(Protocol):
     def run_finished(self, outcome: RunOutcome) -> None: ...
 
-    def run_failed(self, error: Exception, *, now_s: float) -> None: ...
+    def work_failed(self, what: Work, error: Exception, *, now_s: float) -> None: ...
 
     def changes_made(self, result: BatchResult, *, rollback: bool) -> None: ...
 
@@ -61,9 +71,9 @@ class Observers:
         for observer in self._observers:
             self._safely(observer, lambda o: o.run_finished(outcome))
 
-    def run_failed(self, error: Exception, *, now_s: float) -> None:
+    def work_failed(self, what: Work, error: Exception, *, now_s: float) -> None:
         for observer in self._observers:
-            self._safely(observer, lambda o: o.run_failed(error, now_s=now_s))
+            self._safely(observer, lambda o: o.work_failed(what, error, now_s=now_s))
 
     def changes_made(self, result: BatchResult, *, rollback: bool) -> None:
         if result.dryrun:

@@ -9,7 +9,7 @@ import pytest
 
 from lnopt.alerts.draining import draining_channels
 from lnopt.alerts.failures import FailureSpikeWatcher, failure_spikes
-from lnopt.alerts.faults import breaker_open, run_failure, store_failure
+from lnopt.alerts.faults import breaker_open, scheduler_failure, store_failure
 from lnopt.alerts.fees import changed_outside, fee_changed_alert
 from lnopt.alerts.gate import AlertGate
 from lnopt.alerts.offline import offline_peers
@@ -210,12 +210,13 @@ def test_an_open_breaker_is_an_alert_and_a_closed_one_or_none_is_not() -> None:
     assert breaker_open(object(), name="cln", now_s=NOW) is None
 
 
-def test_store_and_run_failures_name_what_failed() -> None:
+def test_store_and_scheduler_failures_name_what_failed() -> None:
     stored = store_failure(StoreError("disk full"), what="recording forwards", now_s=NOW)
     assert (stored.kind, stored.subject) == (AlertKind.STORE_FAILURE, "store")
     assert "recording forwards: disk full" in stored.message
-    ran = run_failure(ValueError("boom"), now_s=NOW)
-    assert ran.kind is AlertKind.RUN_FAILURE and "ValueError: boom" in ran.message
+    ran = scheduler_failure("backfill", ValueError("boom"), now_s=NOW)
+    assert (ran.kind, ran.subject) == (AlertKind.SCHEDULER_FAILURE, "backfill")
+    assert "the backfill failed: ValueError: boom" in ran.message
 
 
 # --- the gate ----------------------------------------------------------------------------------
@@ -238,10 +239,10 @@ def test_the_same_alert_is_held_within_the_dedup_window_and_let_through_after() 
 def test_at_most_the_hourly_cap_is_let_through_in_any_hour() -> None:
     gate = AlertGate(dedup_minutes=0, max_per_hour=3)
     times = [NOW, NOW + 10, NOW + 20]
-    assert [gate.admit(alert(AlertKind.RUN_FAILURE, str(t), t)) for t in times] == [None] * 3
-    refusal = gate.admit(alert(AlertKind.RUN_FAILURE, "x", NOW + 3599))
+    assert [gate.admit(alert(AlertKind.SCHEDULER_FAILURE, str(t), t)) for t in times] == [None] * 3
+    refusal = gate.admit(alert(AlertKind.SCHEDULER_FAILURE, "x", NOW + 3599))
     assert refusal is not None and "max_per_hour" in refusal
-    assert gate.admit(alert(AlertKind.RUN_FAILURE, "y", NOW + 3600)) is None
+    assert gate.admit(alert(AlertKind.SCHEDULER_FAILURE, "y", NOW + 3600)) is None
 
 
 def test_a_seeded_gate_remembers_what_was_delivered_before_a_restart() -> None:

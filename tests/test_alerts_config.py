@@ -54,7 +54,7 @@ def test_prune_drops_old_alerts_and_observations_but_keeps_marks(tmp_path: Path)
     store.record_observations([ours], observed_s=T0 - 31 * DAY_S)
     store.record_observations([ours], observed_s=T0 - DAY_S)
     for at_s in (T0 - 31 * DAY_S, T0 - DAY_S):
-        store.record_alert(Alert(AlertKind.RUN_FAILURE, "run", "m", raised_s=at_s))
+        store.record_alert(Alert(AlertKind.SCHEDULER_FAILURE, "run", "m", raised_s=at_s))
     store.mark_hands_off(
         ours.short_channel_id,
         since_s=T0 - 60 * DAY_S,

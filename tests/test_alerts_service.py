@@ -194,7 +194,7 @@ def test_an_open_breaker_and_a_failing_run_are_told(running: Running) -> None:
     with pytest.raises(BackendUnavailable):
         optimizer.run_once()
 
-    assert running.kinds() == [("breaker_open", "memory"), ("run_failure", "run")]
+    assert running.kinds() == [("breaker_open", "memory"), ("scheduler_failure", "run")]
     assert running.store.last_run() is not None
     assert running.store.last_run().error  # type: ignore[union-attr]
 
@@ -219,3 +219,15 @@ def test_failed_forwards_recorded_one_by_one_raise_one_spike(running: Running) -
     recorder.flush()
 
     assert running.kinds() == [("failed_forwards", "800000x1x0")]
+
+
+def test_a_failing_backfill_or_recovery_is_told_with_what_failed(running: Running) -> None:
+    running.backend.unavailable = True
+
+    with pytest.raises(BackendUnavailable):
+        running.optimizer.backfill()
+
+    assert running.kinds() == [("scheduler_failure", "backfill")]
+    assert (
+        "the backfill failed: BackendUnavailable" in running.notified[0]["lnopt_alert"]["message"]
+    )

@@ -1,4 +1,5 @@
-"""lnopt's own faults: a backend's circuit breaker open, the store failing, a run failing.
+"""lnopt's own faults: a backend's circuit breaker open, the store failing, the scheduler's
+work (a run, recovery or backfill) failing.
 
 A backend may report its health (``Backend.health()``): None when it has nothing to say, or a
 :class:`BreakerStatus`. Anything else it returns is ignored.
@@ -56,11 +57,12 @@ def store_failure(error: Exception, *, what: str, now_s: float) -> Alert:
     )
 
 
-def run_failure(error: Exception, *, now_s: float) -> Alert:
+def scheduler_failure(what: str, error: Exception, *, now_s: float) -> Alert:
+    """The scheduler's ``what`` (a run, recovery or backfill) failed."""
     return Alert(
-        kind=AlertKind.RUN_FAILURE,
-        subject="run",
+        kind=AlertKind.SCHEDULER_FAILURE,
+        subject=what,
         raised_s=now_s,
-        message=f"a run failed: {type(error).__name__}: {error}",
-        details={"error": type(error).__name__},
+        message=f"the {what} failed: {type(error).__name__}: {error}",
+        details={"work": what, "error": type(error).__name__},
     )

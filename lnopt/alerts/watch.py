@@ -10,14 +10,14 @@ from collections.abc import Callable, Sequence
 from lnopt.alerts.dispatch import AlertDispatcher
 from lnopt.alerts.draining import HOUR_S, draining_channels
 from lnopt.alerts.failures import MINUTE_S, FailureSpikeWatcher, failure_spikes
-from lnopt.alerts.faults import breaker_open, run_failure, store_failure
+from lnopt.alerts.faults import breaker_open, scheduler_failure, store_failure
 from lnopt.alerts.fees import fee_changed_alert
 from lnopt.alerts.offline import offline_peers
 from lnopt.config import AlertsConfig
 from lnopt.errors import StoreError
 from lnopt.executor import BatchResult
 from lnopt.model import Alert, Channel, ChannelPolicy, Forward
-from lnopt.observer import RunOutcome
+from lnopt.observer import RunOutcome, Work
 from lnopt.store import Store
 
 logger = logging.getLogger(__name__)
@@ -72,15 +72,15 @@ class AlertWatch:
             alerts.append(breaker)
         self._dispatcher.raise_alerts(alerts)
 
-    def run_failed(self, error: Exception, *, now_s: float) -> None:
+    def work_failed(self, what: Work, error: Exception, *, now_s: float) -> None:
         alerts: list[Alert] = []
         breaker = self._breaker(now_s)
         if breaker is not None:
             alerts.append(breaker)
         if isinstance(error, StoreError):
-            alerts.append(store_failure(error, what="a run", now_s=now_s))
+            alerts.append(store_failure(error, what=f"the {what.value}", now_s=now_s))
         else:
-            alerts.append(run_failure(error, now_s=now_s))
+            alerts.append(scheduler_failure(what.value, error, now_s=now_s))
         self._dispatcher.raise_alerts(alerts)
 
     def changes_made(self, result: BatchResult, *, rollback: bool) -> None:

@@ -25,7 +25,7 @@ from lnopt.model import (
     NodeSnapshot,
     ProposedChange,
 )
-from lnopt.observer import Observers, RunOutcome, ServiceObserver
+from lnopt.observer import Observers, RunOutcome, ServiceObserver, Work
 from lnopt.report_picture import write_report_png
 from lnopt.reports import (
     GraphFreshness,
@@ -196,7 +196,7 @@ class Optimizer:
                 mode = self._mode
                 run_id = self._store.start_run(mode=mode, started_s=started_s)
             except Exception as exc:
-                self._observers.run_failed(exc, now_s=self._clock())
+                self._observers.work_failed(Work.RUN, exc, now_s=self._clock())
                 raise
             decisions = proposals = changes = 0
             error: str | None = None
@@ -222,7 +222,7 @@ class Optimizer:
                     self._observers.changes_made(applied, rollback=False)
             except Exception as exc:
                 error = str(exc) or type(exc).__name__
-                self._observers.run_failed(exc, now_s=self._clock())
+                self._observers.work_failed(Work.RUN, exc, now_s=self._clock())
                 raise
             finally:
                 self._finish_run(run_id, decisions, proposals, changes, error)
@@ -255,7 +255,7 @@ class Optimizer:
             )
         except LnoptError as exc:
             if error is None:
-                self._observers.run_failed(exc, now_s=self._clock())
+                self._observers.work_failed(Work.RUN, exc, now_s=self._clock())
             raise
 
     # --- advise mode's queue ---------------------------------------------------------------
@@ -348,7 +348,11 @@ class Optimizer:
     def recover(self) -> RecoveryResult:
         """Finish or undo every journal entry a crash left open (runs in every mode)."""
         with self._lock:
-            result = self._executor.recover()
+            try:
+                result = self._executor.recover()
+            except Exception as exc:
+                self._observers.work_failed(Work.RECOVERY, exc, now_s=self._clock())
+                raise
         for change_id in result.finished:
             logger.info("event=recovered change_id=%d outcome=done", change_id)
         for change_id in result.undone:
@@ -358,7 +362,11 @@ class Optimizer:
     def backfill(self, *, page_size: int = 1000) -> int:
         """Read the node's forwarding history from where the last backfill stopped; returns
         the forwards newly counted (see :mod:`lnopt.service.backfill`)."""
-        return backfill_forwards(self._backend, self._store, page_size=page_size)
+        try:
+            return backfill_forwards(self._backend, self._store, page_size=page_size)
+        except Exception as exc:
+            self._observers.work_failed(Work.BACKFILL, exc, now_s=self._clock())
+            raise
 
     # --- reading the record ----------------------------------------------------------------
 
