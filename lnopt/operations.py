@@ -5,16 +5,29 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from lnopt.alerts.delivery import AlertSink, LogSink, NotificationSink, WebhookSink
 from lnopt.alerts.dispatch import AlertDispatcher
 from lnopt.alerts.watch import AlertWatch
+from lnopt.config import AlertsConfig
 from lnopt.errors import LnoptError
 from lnopt.metrics import LnoptMetrics, RecorderCounts
-from lnopt.plugin_options import OperationsSettings
 from lnopt.service import Optimizer
 from lnopt.store import Store
+
+METRICS_ADDRESS = "127.0.0.1"
+
+
+@dataclass(frozen=True)
+class OperationsSettings:
+    """Where alerts and metrics go, read once at init (the hourly cap is dynamic)."""
+
+    webhook_url: str | None
+    max_alerts_per_hour: int | None  # None: alerts.max_per_hour of the YAML file
+    metrics_port: int  # 0: no metrics
+    metrics_address: str
 
 
 class Operations:
@@ -30,7 +43,7 @@ class Operations:
         log: Callable[[str, str], None] | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        def alerts_config() -> Any:
+        def alerts_config() -> AlertsConfig:
             return optimizer.config.alerts
 
         sinks: list[AlertSink] = [LogSink(log)]

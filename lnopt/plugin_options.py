@@ -25,6 +25,7 @@ from lnopt import rpc
 from lnopt.config import Config, load_config
 from lnopt.errors import InvalidRequest, LnoptError
 from lnopt.model import Mode
+from lnopt.operations import METRICS_ADDRESS, OperationsSettings
 from lnopt.service import parse_mode, require_short_channel_id
 
 DB_FILE = "lnopt.sqlite3"
@@ -199,18 +200,6 @@ def _on_change(action: Callable[[Any], None]) -> Callable[[Plugin, str, Any], No
 
 
 # --- alerts and metrics ------------------------------------------------------------------------
-
-METRICS_ADDRESS = "127.0.0.1"
-
-
-@dataclass(frozen=True)
-class OperationsSettings:
-    """Where alerts and metrics go, read once at init (the hourly cap is dynamic)."""
-
-    webhook_url: str | None
-    max_alerts_per_hour: int | None  # None: alerts.max_per_hour of the YAML file
-    metrics_port: int  # 0: no metrics
-    metrics_address: str
 
 
 def _webhook_url(value: Any) -> str | None:

@@ -14,8 +14,7 @@ import pytest
 from lnopt.config import default_config
 from lnopt.errors import BackendUnavailable, InvalidRequest
 from lnopt.model import AlertKind, Mode, Verdict
-from lnopt.operations import Operations
-from lnopt.plugin_options import OperationsSettings
+from lnopt.operations import Operations, OperationsSettings
 from lnopt.recorder import ForwardRecorder
 from lnopt.service import Optimizer
 from lnopt.store import Store
