@@ -75,10 +75,10 @@ class WebhookSink:
         self._timeout_s = timeout_s
         self._transport = transport
         self._queue: queue.Queue[Alert | None] = queue.Queue(maxsize=WEBHOOK_QUEUE)
-        self._thread = threading.Thread(target=self._run, name="lnopt-webhook", daemon=True)
-        self._thread.start()
         self.posted = 0
         self.failed = 0
+        self._thread = threading.Thread(target=self._run, name="lnopt-webhook", daemon=True)
+        self._thread.start()
 
     def deliver(self, alert: Alert) -> None:
         try:
