@@ -28,14 +28,19 @@ from pyln.client import Plugin
 from pyln.client.plugin import Request
 
 from lnopt import rpc
+from lnopt.alerts.delivery import NOTIFICATION_TOPIC
 from lnopt.backends.cln import ClnBackend
 from lnopt.errors import InvalidRequest, LnoptError
-from lnopt.params import read_bool, read_int, read_time
+from lnopt.operations import Operations
+from lnopt.params import read_bool, read_int, read_path, read_short_channel_id, read_time
 from lnopt.plugin_options import (
     GuardOption,
+    add_operations_options,
     add_options,
     read_interval,
+    read_operations,
     read_settings,
+    with_alert_cap,
     with_guard_option,
 )
 from lnopt.plugin_protocol import LnoptPlugin
@@ -55,6 +60,7 @@ logger = logging.getLogger("lnopt.plugin")
 WORKER_THREADS = 2
 HISTORY_LIMIT_MAX = 10_000
 REPORT_DAYS_MAX = 3650
+ALERTS_MAX = 1000
 
 
 class LnoptApp:
@@ -65,6 +71,9 @@ class LnoptApp:
         self._store: Store | None = None
         self._recorder: ForwardRecorder | None = None
         self._scheduler: Scheduler | None = None
+        self._operations: Operations | None = None
+        self._notify: Callable[[str, dict[str, Any]], None] | None = None
+        self._log: Callable[[str, str], None] | None = None
         self._jobs: queue.SimpleQueue[tuple[Request, Callable[[], Any]] | None] = (
             queue.SimpleQueue()
         )
@@ -76,12 +85,22 @@ class LnoptApp:
             raise InvalidRequest("lnopt is not initialised (it was disabled at start-up)")
         return self._optimizer
 
+    def deliver_alerts_with(
+        self, notify: Callable[[str, dict[str, Any]], None], log: Callable[[str, str], None]
+    ) -> None:
+        """How alerts reach other plugins (custom notifications) and the node's log."""
+        self._notify, self._log = notify, log
+
     # --- life cycle ------------------------------------------------------------------------
 
     def init(self, options: Mapping[str, Any], configuration: Mapping[str, Any]) -> Any:
         lightning_dir = str(configuration["lightning-dir"])
         try:
             settings = read_settings(options, lightning_dir)
+            operations = read_operations(options)
+            config = settings.config
+            if operations.max_alerts_per_hour is not None:
+                config = config.with_alerts(max_per_hour=operations.max_alerts_per_hour)
             store = Store(settings.db_path, retention_days=settings.config.store.retention_days)
         except LnoptError as exc:
             logger.warning("event=disabled reason=%r", str(exc))
@@ -93,11 +112,21 @@ class LnoptApp:
             Path(lightning_dir) / str(configuration["rpc-file"]),
             graph_refresh_s=settings.config.graph.refresh_s,
         )
-        self._store = store
-        self._optimizer = Optimizer(
-            backend, store, settings.config, mode=settings.mode, interval_s=settings.interval_s
+        optimizer = Optimizer(
+            backend, store, config, mode=settings.mode, interval_s=settings.interval_s
         )
-        self._recorder = ForwardRecorder(store)
+        try:
+            self._operations = Operations(
+                optimizer, store, operations, notify=self._notify, log=self._log
+            )
+        except LnoptError as exc:
+            store.close()
+            logger.warning("event=disabled reason=%r", str(exc))
+            return {"disable": f"lnopt: {exc}"}
+        self._store = store
+        self._optimizer = optimizer
+        self._recorder = ForwardRecorder(store, listener=self._operations.watch)
+        self._operations.watch_recorder(self._recorder)
         self._recorder.start()
         self._scheduler = Scheduler(self._optimizer)
         self._scheduler.start()
@@ -122,6 +151,9 @@ class LnoptApp:
             self._scheduler.stop()
         if self._recorder is not None:
             self._recorder.stop()
+        if self._operations is not None:
+            self._operations.close()
+            self._operations = None
         for _ in self._workers:
             self._jobs.put(None)
         self._workers.clear()
@@ -160,6 +192,10 @@ class LnoptApp:
         optimizer = self.optimizer
         optimizer.set_config(with_guard_option(optimizer.config, spec, value))
 
+    def set_alert_cap(self, value: Any) -> None:
+        optimizer = self.optimizer
+        optimizer.set_config(with_alert_cap(optimizer.config, value))
+
 
 def answer(request: Request, work: Callable[[], Any]) -> None:
     """Run ``work`` and answer ``request``: its result, or (through the request's one error
@@ -176,6 +212,9 @@ def build_plugin(app: LnoptApp) -> Plugin:
     """A pyln Plugin with lnopt's options, methods and subscriptions, bound to ``app``."""
     plugin = LnoptPlugin()
     add_options(plugin, app)
+    add_operations_options(plugin, app)
+    plugin.add_notification_topic(NOTIFICATION_TOPIC)
+    app.deliver_alerts_with(plugin.notify, plugin.log)
     _add_methods(plugin, app)
 
     def on_forward_event(forward_event: Any = None, **kwargs: Any) -> None:
@@ -223,7 +262,8 @@ def _add_methods(plugin: Plugin, app: LnoptApp) -> None:
         and confidence, the proposed policy, the expected impact and the guard's verdict; and
         the proposals queued for lnopt-approve."""
         found = app.optimizer.recommend(read_channel(channel))
-        return rpc.recommendations_json(found, app.optimizer.proposals())
+        answer = rpc.recommendations_json(found, app.optimizer.proposals())
+        return answer | {"hands_off": rpc.hands_off_json(app.optimizer.hands_off())}
 
     def apply(channel: Any = ALL, dryrun: Any = True) -> Any:
         """Apply the recommended fee changes of one channel or all, within the guard's limits.
@@ -256,16 +296,34 @@ def _add_methods(plugin: Plugin, app: LnoptApp) -> None:
         return rpc.history_json(found)
 
     def status() -> Any:
-        """Mode, schedule, last and next run, counts, store, graph freshness, guard limits."""
-        return rpc.status_json(
+        """Mode, schedule, last and next run, the scheduler, counts, store, graph freshness,
+        guard limits, and the channels lnopt leaves alone and why."""
+        answer = rpc.status_json(
             app.optimizer.status(), now_s=time.time(), scheduler=app.scheduler_state()
         )
+        return answer | {"hands_off": rpc.hands_off_json(app.optimizer.hands_off())}
 
-    def report(days: Any = 7) -> Any:
+    def report(days: Any = 7, png: Any = None) -> Any:
         """The shadow report over the last days: what lnopt would have changed and why, the
-        activity it saw, and fee income before and after the changes it made."""
+        activity it saw, and fee income before and after the changes it made. png=PATH also
+        draws fee income per day with lnopt's changes and each channel's local share."""
         chosen = read_int("days", days, minimum=1, maximum=REPORT_DAYS_MAX)
-        return rpc.report_json(app.optimizer.report(chosen))
+        answer = rpc.report_json(app.optimizer.report(chosen))
+        picture = read_path("png", png)
+        if picture is not None:
+            answer["png"] = str(app.optimizer.report_picture(picture, chosen))
+        return answer
+
+    def alerts(limit: Any = 20) -> Any:
+        """The alerts lnopt delivered lately, newest first: kind, channel or peer, message."""
+        found = app.optimizer.alerts(read_int("limit", limit, minimum=1, maximum=ALERTS_MAX))
+        return rpc.alerts_json(found)
+
+    def release(channel: Any) -> Any:
+        """Hand a channel lnopt left alone (its fee was changed outside lnopt) back to lnopt,
+        which takes the node's fees now as its own."""
+        mark = app.optimizer.release(read_short_channel_id("channel", channel))
+        return rpc.released_json(mark)
 
     for name, handler in (
         ("lnopt-score", score),
@@ -277,6 +335,8 @@ def _add_methods(plugin: Plugin, app: LnoptApp) -> None:
         ("lnopt-history", history),
         ("lnopt-status", status),
         ("lnopt-report", report),
+        ("lnopt-alerts", alerts),
+        ("lnopt-release", release),
     ):
         method = background_method(app, handler)
         plugin.add_method(name, method, background=True, description=handler.__doc__)

@@ -110,6 +110,21 @@ class StoreConfig:
 
 
 @dataclass(frozen=True)
+class AlertsConfig:
+    """When lnopt raises an alert, and how often it may (see :mod:`lnopt.alerts`)."""
+
+    drain_drop_ratio: float = 0.3
+    drain_window_hours: int = 6
+    offline_hours: int = 24
+    failed_forwards: int = 10
+    failed_window_minutes: int = 60
+    dedup_minutes: int = 360
+    max_per_hour: int = 10
+    webhook_attempts: int = 3
+    webhook_timeout_s: int = 5
+
+
+@dataclass(frozen=True)
 class Config:
     weights: Mapping[str, float] = field(default_factory=dict)
     graph: GraphConfig = field(default_factory=GraphConfig)
@@ -117,10 +132,15 @@ class Config:
     decisions: DecisionConfig = field(default_factory=DecisionConfig)
     guard: GuardLimits = field(default_factory=GuardLimits)
     store: StoreConfig = field(default_factory=StoreConfig)
+    alerts: AlertsConfig = field(default_factory=AlertsConfig)
 
     def with_guard(self, **changes: Any) -> Config:
         """A copy with some guard limits replaced, validated like a file would be."""
         return parse_config(_merge(to_dict(self), {"guard": changes}))
+
+    def with_alerts(self, **changes: Any) -> Config:
+        """A copy with some alert settings replaced, validated like a file would be."""
+        return parse_config(_merge(to_dict(self), {"alerts": changes}))
 
 
 # Ratios, scores and confidences lie in [0, 1]; every number is non-negative; pairs are (min, max).
@@ -188,6 +208,7 @@ _SECTIONS: dict[str, type] = {
     "decisions": DecisionConfig,
     "guard": GuardLimits,
     "store": StoreConfig,
+    "alerts": AlertsConfig,
 }
 _SECTION_KEYS = ("weights", *_SECTIONS)
 

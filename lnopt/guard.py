@@ -5,7 +5,9 @@
 let through earlier in the same batch (counted as made at ``now_s``):
 
 - *scope*: a channel in ``exclude_channels``, a channel toward a peer in ``exclude_peers``, and,
-  when ``allow_channels`` is a list, a channel not on it are never touched: rejected;
+  when ``allow_channels`` is a list, a channel not on it are never touched: rejected; so is a
+  channel lnopt leaves alone (``left_alone``: its fee was changed outside lnopt, until the
+  operator releases it), with the reason given;
 - *clock*: a channel with a change recorded after ``now_s`` (a clock set back) is rejected until
   that time has passed;
 - *cooldown*: a channel changed less than ``cooldown_s`` seconds ago is rejected;
@@ -49,15 +51,18 @@ def review(
     limits: GuardLimits,
     recent_changes: Mapping[str, Sequence[float]],
     now_s: float,
+    left_alone: Mapping[str, str] | None = None,
 ) -> tuple[GuardedChange, ...]:
     """The verdict on each change, in order; ``recent_changes`` maps a channel to the times (s)
-    of its changes already applied."""
+    of its changes already applied, ``left_alone`` a channel lnopt leaves alone to why."""
     allowed_in_batch: dict[str, int] = {}
     verdicts = []
     for change in changes:
         scid = change.short_channel_id
         history = [*recent_changes.get(scid, ()), *[now_s] * allowed_in_batch.get(scid, 0)]
-        guarded = review_one(change, limits=limits, history=history, now_s=now_s)
+        guarded = review_one(
+            change, limits=limits, history=history, now_s=now_s, left_alone=left_alone
+        )
         if guarded.applicable:
             allowed_in_batch[scid] = allowed_in_batch.get(scid, 0) + 1
         logger.debug(
@@ -72,10 +77,18 @@ def review(
 
 
 def review_one(
-    change: ProposedChange, *, limits: GuardLimits, history: Sequence[float], now_s: float
+    change: ProposedChange,
+    *,
+    limits: GuardLimits,
+    history: Sequence[float],
+    now_s: float,
+    left_alone: Mapping[str, str] | None = None,
 ) -> GuardedChange:
     """The verdict on one change, given the times (s) of the channel's earlier changes."""
     refusals = [*_scope_refusals(change, limits), *_rate_refusals(history, limits, now_s)]
+    alone = (left_alone or {}).get(change.short_channel_id)
+    if alone is not None:
+        refusals.insert(0, f"left alone: {alone}")
     policy, notes = _clamp(change, limits)
     if policy == change.old_policy:
         notes.append("no change left: what may be applied equals the current policy")

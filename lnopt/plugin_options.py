@@ -12,10 +12,12 @@ it disables the plugin with that message, on ``setconfig`` it refuses the new va
 from __future__ import annotations
 
 import functools
+import ipaddress
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
+from urllib.parse import urlsplit
 
 from pyln.client import Plugin
 from pyln.client.plugin import RpcException
@@ -23,12 +25,15 @@ from pyln.client.plugin import RpcException
 from lnopt.config import Config, load_config
 from lnopt.errors import ConfigError, InvalidRequest, LnoptError
 from lnopt.model import Mode
+from lnopt.operations import METRICS_ADDRESS, OperationsSettings
 from lnopt.params import (
     largest_whole_number,
     read_int,
     read_node_id,
     read_path,
     read_short_channel_id,
+    refusal,
+    shown,
 )
 from lnopt.service import parse_mode
 
@@ -213,3 +218,93 @@ def _on_change(action: Callable[[Any], None]) -> Callable[[Plugin, str, Any], No
             raise RpcException(str(exc), exc.rpc_code) from None
 
     return on_change
+
+
+# --- alerts and metrics ------------------------------------------------------------------------
+
+
+PORT_MAX = 65_535
+URL_MAX_CHARS = 2048
+ALERTS_PER_HOUR_MAX = 10_000
+
+
+def _webhook_url(value: Any) -> str | None:
+    if value is None or value == "":
+        return None
+    accepted = "an http:// or https:// URL with a host"
+    if isinstance(value, str) and len(value) <= URL_MAX_CHARS:
+        parts = urlsplit(value.strip())
+        if parts.scheme in ("http", "https") and parts.hostname:
+            return value.strip()
+    # The URL may carry a token: name its size, never its text.
+    size = len(value) if isinstance(value, str) else None
+    raise InvalidRequest(
+        f"lnopt-alert-webhook must be {accepted}; got "
+        + (f"text of {size} characters" if size is not None else shown(value))
+    )
+
+
+def _metrics_address(value: Any) -> str:
+    text = METRICS_ADDRESS if value is None else value
+    if isinstance(text, str):
+        try:
+            return str(ipaddress.ip_address(text.strip()))
+        except ValueError:
+            pass
+    raise refusal("lnopt-metrics-address", f"an IP address (e.g. {METRICS_ADDRESS} or ::1)", value)
+
+
+def _alert_cap(value: Any) -> int:
+    return read_int("lnopt-alert-max-per-hour", value, maximum=ALERTS_PER_HOUR_MAX)
+
+
+def read_operations(options: Mapping[str, Any]) -> OperationsSettings:
+    """Alert and metrics settings from init's options; an :class:`LnoptError` names a bad one."""
+    cap = options.get("lnopt-alert-max-per-hour")
+    return OperationsSettings(
+        webhook_url=_webhook_url(options.get("lnopt-alert-webhook")),
+        max_alerts_per_hour=None if cap is None else _alert_cap(cap),
+        metrics_port=read_int(
+            "lnopt-metrics-port", options.get("lnopt-metrics-port", 0), maximum=PORT_MAX
+        ),
+        metrics_address=_metrics_address(options.get("lnopt-metrics-address")),
+    )
+
+
+def with_alert_cap(config: Config, value: Any) -> Config:
+    """``config`` with at most ``value`` alerts an hour (checked like at init)."""
+    return config.with_alerts(max_per_hour=_alert_cap(value))
+
+
+class AlertOptions(Protocol):
+    def set_alert_cap(self, value: Any) -> None: ...
+
+
+def add_operations_options(plugin: Plugin, target: AlertOptions) -> None:
+    """Declare the alert and metrics options; the hourly cap changes ``target`` on setconfig."""
+    plugin.add_option(
+        "lnopt-alert-webhook",
+        None,
+        "URL that receives each alert as a JSON POST (default: none)",
+        opt_type="string",
+    )
+    plugin.add_option(
+        "lnopt-alert-max-per-hour",
+        None,
+        "most alerts delivered in any hour; overrides alerts.max_per_hour of the YAML file",
+        opt_type="int",
+        dynamic=True,
+        on_change=_on_change(target.set_alert_cap),
+    )
+    plugin.add_option(
+        "lnopt-metrics-port",
+        0,
+        "port of the Prometheus metrics endpoint (0: no metrics)",
+        opt_type="int",
+    )
+    plugin.add_option(
+        "lnopt-metrics-address",
+        METRICS_ADDRESS,
+        "address the metrics endpoint listens on",
+        opt_type="string",
+    )

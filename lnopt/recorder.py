@@ -20,8 +20,8 @@ import math
 import queue
 import threading
 import time
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol
 
 from lnopt.backends.cln_shapes import forward_from_listforwards
 from lnopt.errors import BackendError, StoreError
@@ -91,6 +91,14 @@ def _is_scid(value: str) -> bool:
     return True
 
 
+class RecordingListener(Protocol):
+    """Told, in the writer thread, of each batch written and of each batch dropped."""
+
+    def forwards_recorded(self, forwards: Sequence[Forward]) -> None: ...
+
+    def forwards_dropped(self, error: Exception) -> None: ...
+
+
 class ForwardRecorder:
     """Takes forward events from the plugin's dispatch loop and writes them in batches
     from its own thread.
@@ -102,9 +110,15 @@ class ForwardRecorder:
     """
 
     def __init__(
-        self, store: Store, *, batch_size: int = 500, flush_interval_s: float = 0.2
+        self,
+        store: Store,
+        *,
+        batch_size: int = 500,
+        flush_interval_s: float = 0.2,
+        listener: RecordingListener | None = None,
     ) -> None:
         self._store = store
+        self._listener = listener
         self._batch_size = max(1, batch_size)
         self._flush_interval_s = flush_interval_s
         self._queue: queue.Queue[Forward | object] = queue.Queue(
@@ -239,11 +253,13 @@ class ForwardRecorder:
         if not batch:
             return
         counted: int | None = None
+        failure: Exception | None = None
         for attempt in range(1, STORE_ATTEMPTS + 1):
             try:
                 counted = self._store.record_forwards(batch)
                 break
             except StoreError as exc:
+                failure = exc
                 logger.warning(
                     "recorder store write failed attempt=%d forwards=%d error=%s",
                     attempt,
@@ -251,7 +267,8 @@ class ForwardRecorder:
                     exc,
                 )
                 time.sleep(STORE_RETRY_DELAY_S * attempt)
-            except Exception:
+            except Exception as exc:
+                failure = exc
                 logger.exception("recorder cannot record forwards=%d", len(batch))
                 break
         with self._done:
@@ -262,3 +279,16 @@ class ForwardRecorder:
                 self._written += len(batch)
                 self._counted += counted
             self._done.notify_all()
+        self._tell(batch, None if counted is not None else failure)
+
+    def _tell(self, batch: list[Forward], failure: Exception | None) -> None:
+        """Tell the listener; whatever it does, the writer thread goes on."""
+        if self._listener is None:
+            return
+        try:
+            if failure is None:
+                self._listener.forwards_recorded(batch)
+            else:
+                self._listener.forwards_dropped(failure)
+        except Exception:
+            logger.exception("recorder listener failed")

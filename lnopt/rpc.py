@@ -22,7 +22,14 @@ from lnopt.reports import (
     Status,
 )
 from lnopt.service.scheduler import SchedulerState
-from lnopt.store import DecisionRecord, JournalEntry, Proposal, RunRecord
+from lnopt.store import (
+    AlertRecord,
+    DecisionRecord,
+    HandsOffMark,
+    JournalEntry,
+    Proposal,
+    RunRecord,
+)
 
 JsonObject = dict[str, Any]
 
@@ -261,3 +268,26 @@ def recommendations_json(
         "recommendations": [recommendation_json(r) for r in recommendations],
         "queued": [proposal_json(proposal) for proposal in queued],
     }
+
+
+def alerts_json(records: Sequence[AlertRecord]) -> JsonObject:
+    return {"alerts": [{"alert_id": r.alert_id, **r.alert.as_json()} for r in records]}
+
+
+def _mark_json(mark: HandsOffMark) -> JsonObject:
+    return {
+        "short_channel_id": mark.short_channel_id,
+        "since": mark.since_s,
+        "reason": mark.reason,
+        "node": policy_json(mark.node_policy),
+        "expected": policy_json(mark.expected_policy),
+    }
+
+
+def hands_off_json(marks: Sequence[HandsOffMark]) -> list[JsonObject]:
+    """The channels lnopt leaves alone, each with why."""
+    return [_mark_json(mark) for mark in marks]
+
+
+def released_json(mark: HandsOffMark) -> JsonObject:
+    return {"released": _mark_json(mark)}

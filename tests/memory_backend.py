@@ -137,6 +137,12 @@ class MemoryBackend(Backend):
         self._misreports.clear()
         self.unavailable = False
 
+    def update_channel(self, short_channel_id: str, **fields: Any) -> None:
+        """Change what the node reports of a channel (balance, connection), as time passes."""
+        self._channels[short_channel_id] = dataclasses.replace(
+            self._channels[short_channel_id], **fields
+        )
+
     def true_policy(self, short_channel_id: str) -> ChannelPolicy:
         """The policy in force, whatever faults are injected."""
         return self.policies[short_channel_id]

@@ -7,6 +7,13 @@ configuration (``lightning-dir``, ``rpc-file``, ``startup``, ``network``, ``feat
 passes through method calls and sends notifications such as ``forward_event``. The plugin
 answers, and sends ``log`` notifications of its own. The node's JSON-RPC socket is served by
 the caller (``tests.standin_node``) at ``lightning-dir/rpc-file``.
+
+Custom notifications are relayed as lightningd relays them (``lightningd/plugin.c``,
+``plugin_notification_handle``): a notification whose method the plugin declared in its
+manifest's ``notifications`` goes to every plugin started with :meth:`PluginProcess.relay_to`
+whose manifest subscribes to that topic (or to ``*``), as
+``{"method": topic, "params": {"origin": <the plugin's file name>, "payload": <the params the
+plugin sent>}}``; one the plugin did not declare is dropped, as lightningd drops it.
 """
 
 from __future__ import annotations
@@ -212,6 +219,34 @@ class PluginProcess:
         self._stderr: IO[bytes] | None = None
         self._exited = threading.Event()
         self.manifest: dict[str, Any] | None = None
+        self._subscribers: list[PluginProcess] = []
+        self.dropped_notifications: list[dict[str, Any]] = []
+
+    def relay_to(self, subscriber: PluginProcess) -> None:
+        """Deliver this plugin's custom notifications to ``subscriber`` (see the module
+        docstring); ``subscriber`` must have answered ``getmanifest``."""
+        self._subscribers.append(subscriber)
+
+    @property
+    def shortname(self) -> str:
+        """The name lightningd gives the plugin as a notification's ``origin``."""
+        return self.plugin_path.name
+
+    def _relay(self, message: dict[str, Any]) -> None:
+        method = str(message.get("method"))
+        declared = {topic.get("method") for topic in (self.manifest or {}).get("notifications", [])}
+        if method not in declared:
+            self.dropped_notifications.append(message)
+            return
+        relayed = {
+            "jsonrpc": "2.0",
+            "method": method,
+            "params": {"origin": self.shortname, "payload": message.get("params")},
+        }
+        for subscriber in self._subscribers:
+            topics = (subscriber.manifest or {}).get("subscriptions", [])
+            if method in topics or "*" in topics:
+                subscriber.notify(method, relayed["params"])
 
     # --- process ---------------------------------------------------------------------------
 
@@ -446,3 +481,5 @@ class PluginProcess:
             self.logs.append(message.get("params", {}))
         else:
             self.notifications.append(message)
+            if method not in ("message", "progress"):
+                self._relay(message)

@@ -107,6 +107,17 @@ PARAMS = [
     ),
     Param("lnopt-history", "limit", "a whole number from 1 to 10000"),
     Param("lnopt-report", "days", "a whole number from 1 to 3650"),
+    Param(
+        "lnopt-report",
+        "png",
+        "a file path (text without NUL bytes, at most 4096 characters)",
+        # any short text without a NUL is a file name, however odd
+        frozenset({"null", "--5", "superscript two", "arabic-indic three", "whitespace"})
+        | frozenset({"padded digit", "lone surrogate", "NaN text", "1e400 text"}),
+    ),
+    Param("lnopt-alerts", "limit", "a whole number from 1 to 1000"),
+    Param("lnopt-release", "channel", SHORT_CHANNEL_ID),
+    Param("setconfig", "lnopt-alert-max-per-hour", "a whole number from 0 to 10000"),
     Param("setconfig", "lnopt-mode", "one of shadow, advise, auto"),
     Param("setconfig", "lnopt-interval", "a whole number from 0 to 31536000"),
     *(
@@ -135,10 +146,18 @@ SIGNATURES: dict[str, tuple[list[str], list[str]]] = {  # (required, optional)
     "lnopt-rollback": (["target"], ["dryrun"]),
     "lnopt-history": ([], ["channel", "since", "limit"]),
     "lnopt-status": ([], []),
-    "lnopt-report": ([], ["days"]),
+    "lnopt-report": ([], ["days", "png"]),
+    "lnopt-alerts": ([], ["limit"]),
+    "lnopt-release": (["channel"], []),
     "setconfig": (["config", "val"], []),
 }
-VALID = {"proposal": "all", "target": "last", "config": "lnopt-mode", "val": "shadow"}
+VALID = {
+    "proposal": "all",
+    "target": "last",
+    "channel": "812345x1020x1",
+    "config": "lnopt-mode",
+    "val": "shadow",
+}
 
 
 def _accepts(method: str) -> str:

@@ -40,6 +40,8 @@ METHODS = {
     "lnopt-history",
     "lnopt-status",
     "lnopt-report",
+    "lnopt-alerts",
+    "lnopt-release",
 }
 INVALID_PARAMS = -32602
 Launch = Callable[..., PluginProcess]

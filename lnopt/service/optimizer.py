@@ -7,11 +7,13 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
+from lnopt.alerts.fees import changed_outside, left_alone_reason
 from lnopt.backends.base import Backend
 from lnopt.config import Config
 from lnopt.decisions import decide
-from lnopt.errors import InvalidRequest
+from lnopt.errors import InvalidRequest, LnoptError
 from lnopt.executor import BatchResult, Executor, RecoveryResult
 from lnopt.graph import GraphMetrics, NetworkGraph
 from lnopt.guard import review
@@ -23,6 +25,8 @@ from lnopt.model import (
     NodeSnapshot,
     ProposedChange,
 )
+from lnopt.observer import Observers, RunOutcome, ServiceObserver, Work
+from lnopt.report_picture import write_report_png
 from lnopt.reports import (
     GraphFreshness,
     History,
@@ -44,7 +48,7 @@ from lnopt.service.targets import (
     require_short_channel_id,
     rollback_entries,
 )
-from lnopt.store import Proposal, ProposalStatus, RunRecord, Store
+from lnopt.store import AlertRecord, HandsOffMark, Proposal, ProposalStatus, RunRecord, Store
 
 logger = logging.getLogger(__name__)
 
@@ -89,6 +93,15 @@ class Optimizer:
         self._graph: NetworkGraph | None = None
         self._graph_read_s: float | None = None
         self._metrics: GraphMetrics | None = None
+        self._observers = Observers()
+
+    def add_observer(self, observer: ServiceObserver) -> None:
+        """Tell ``observer`` of every run, failed run, change made and channel left alone."""
+        self._observers.add(observer)
+
+    @property
+    def backend(self) -> Backend:
+        return self._backend
 
     # --- settings --------------------------------------------------------------------------
 
@@ -169,22 +182,33 @@ class Optimizer:
                 self._ensure_recovered()
             plan = self._plan(short_channel_id)
             changes = [guarded for guarded in plan.guarded if guarded is not None]
-            return self._executor.apply(changes, dryrun=dryrun)
+            result = self._executor.apply(changes, dryrun=dryrun)
+            self._observers.changes_made(result, rollback=False)
+            return result
 
     def run_once(self) -> RunRecord:
         """One scheduled run: shadow logs the decisions, advise queues, auto applies."""
         with self._lock:
-            self._ensure_recovered()
-            mode = self._mode
+            started = time.monotonic()
             started_s = self._clock()
-            run_id = self._store.start_run(mode=mode, started_s=started_s)
+            try:
+                self._ensure_recovered()
+                mode = self._mode
+                run_id = self._store.start_run(mode=mode, started_s=started_s)
+            except Exception as exc:
+                self._observers.work_failed(Work.RUN, exc, now_s=self._clock())
+                raise
             decisions = proposals = changes = 0
             error: str | None = None
+            applied: BatchResult | None = None
             try:
                 plan = self._plan(None)
                 decisions = len(plan.decisions)
                 self._store.record_decisions(
                     run_id, plan.decisions, plan.guarded, created_s=started_s
+                )
+                self._store.record_observations(
+                    plan.snapshot.channels, observed_s=plan.snapshot.taken_at_s
                 )
                 for decision, guarded in zip(plan.decisions, plan.guarded, strict=True):
                     _log_decision(mode, decision, guarded)
@@ -193,22 +217,46 @@ class Optimizer:
                     queued = self._store.queue_proposals(applicable, created_s=started_s)
                     proposals = len(queued)
                 elif mode is Mode.AUTO and applicable:
-                    changes = len(self._executor.apply(applicable, dryrun=False).done)
+                    applied = self._executor.apply(applicable, dryrun=False)
+                    changes = len(applied.done)
+                    self._observers.changes_made(applied, rollback=False)
             except Exception as exc:
                 error = str(exc) or type(exc).__name__
+                self._observers.work_failed(Work.RUN, exc, now_s=self._clock())
                 raise
             finally:
-                self._store.finish_run(
-                    run_id,
-                    finished_s=self._clock(),
-                    decisions=decisions,
-                    proposals=proposals,
-                    changes=changes,
-                    error=error,
-                )
+                self._finish_run(run_id, decisions, proposals, changes, error)
             last = self._store.last_run()
             assert last is not None  # noqa: S101 - the run was just recorded
+            self._observers.run_finished(
+                RunOutcome(
+                    mode=mode,
+                    snapshot=plan.snapshot,
+                    scores=plan.scores,
+                    decisions=plan.decisions,
+                    guarded=plan.guarded,
+                    duration_s=time.monotonic() - started,
+                    applied=applied,
+                )
+            )
             return last
+
+    def _finish_run(
+        self, run_id: int, decisions: int, proposals: int, changes: int, error: str | None
+    ) -> None:
+        try:
+            self._store.finish_run(
+                run_id,
+                finished_s=self._clock(),
+                decisions=decisions,
+                proposals=proposals,
+                changes=changes,
+                error=error,
+            )
+        except LnoptError as exc:
+            if error is None:
+                self._observers.work_failed(Work.RUN, exc, now_s=self._clock())
+            raise
 
     # --- advise mode's queue ---------------------------------------------------------------
 
@@ -238,6 +286,8 @@ class Optimizer:
             changes = [change for _, change in triaged.fresh]
             guarded = self._review(changes, now) if changes else ()
             result = self._executor.apply(guarded, dryrun=False) if changes else None
+            if result is not None:
+                self._observers.changes_made(result, rollback=False)
             return with_outcomes(result, [outcome for _, outcome in triaged.expired])
 
     def reject(self, proposal_id: int) -> Proposal:
@@ -250,6 +300,37 @@ class Optimizer:
             assert updated is not None  # noqa: S101 - it was just read
             return updated
 
+    def alerts(self, limit: int = 20) -> tuple[AlertRecord, ...]:
+        """The alerts delivered lately, newest first."""
+        if limit < 1:
+            raise InvalidRequest(f"limit: {limit} is not allowed; give a whole number >= 1")
+        return tuple(self._store.alerts(limit=limit))
+
+    # --- channels left alone --------------------------------------------------------------
+
+    def hands_off(self) -> tuple[HandsOffMark, ...]:
+        """The channels lnopt leaves alone, by channel."""
+        marks = self._store.hands_off()
+        return tuple(marks[scid] for scid in sorted(marks))
+
+    def release(self, short_channel_id: str) -> HandsOffMark:
+        """Hand a channel left alone back to lnopt, which takes the node's fees now as its
+        own from here on."""
+        require_short_channel_id(short_channel_id)
+        with self._lock:
+            if short_channel_id not in self._store.hands_off():
+                raise InvalidRequest(
+                    f"channel {short_channel_id} is not left alone; lnopt-status lists those "
+                    "that are"
+                )
+            policy = self._backend.get_policy(short_channel_id)
+            mark = self._store.release_hands_off(
+                short_channel_id, released_s=self._clock(), policy=policy
+            )
+        assert mark is not None  # noqa: S101 - checked under the lock
+        logger.info("event=released channel=%s fee_ppm=%d", short_channel_id, policy.fee_ppm)
+        return mark
+
     # --- rollback, recovery, backfill ------------------------------------------------------
 
     def rollback(self, target: str, *, dryrun: bool = False) -> BatchResult:
@@ -260,12 +341,18 @@ class Optimizer:
             if not dryrun:
                 self._require_changes_allowed()
                 self._ensure_recovered()
-            return self._executor.rollback(entries, dryrun=dryrun)
+            result = self._executor.rollback(entries, dryrun=dryrun)
+            self._observers.changes_made(result, rollback=True)
+            return result
 
     def recover(self) -> RecoveryResult:
         """Finish or undo every journal entry a crash left open (runs in every mode)."""
         with self._lock:
-            result = self._executor.recover()
+            try:
+                result = self._executor.recover()
+            except Exception as exc:
+                self._observers.work_failed(Work.RECOVERY, exc, now_s=self._clock())
+                raise
         for change_id in result.finished:
             logger.info("event=recovered change_id=%d outcome=done", change_id)
         for change_id in result.undone:
@@ -275,7 +362,11 @@ class Optimizer:
     def backfill(self, *, page_size: int = 1000) -> int:
         """Read the node's forwarding history from where the last backfill stopped; returns
         the forwards newly counted (see :mod:`lnopt.service.backfill`)."""
-        return backfill_forwards(self._backend, self._store, page_size=page_size)
+        try:
+            return backfill_forwards(self._backend, self._store, page_size=page_size)
+        except Exception as exc:
+            self._observers.work_failed(Work.BACKFILL, exc, now_s=self._clock())
+            raise
 
     # --- reading the record ----------------------------------------------------------------
 
@@ -314,6 +405,18 @@ class Optimizer:
             raise InvalidRequest(f"days: {days} is not allowed; give a whole number >= 1")
         return build_report(self._store, days=days, now_s=self._clock())
 
+    def report_picture(self, path: Path, days: int = 7) -> Path:
+        """Draw the report of the last ``days`` days as a PNG at ``path`` (from the store
+        alone; see :mod:`lnopt.report_picture`)."""
+        if days < 1:
+            raise InvalidRequest(f"days: {days} is not allowed; give a whole number >= 1")
+        if path.suffix.lower() != ".png":
+            raise InvalidRequest(f"png: {str(path)[:200]!r} does not end in .png; give a .png path")
+        try:
+            return write_report_png(self._store, path, days=days, now_s=self._clock())
+        except OSError as exc:
+            raise InvalidRequest(f"png: cannot write {str(path)[:200]!r}: {exc.strerror}") from exc
+
     def graph_freshness(self) -> GraphFreshness:
         return GraphFreshness.of(self._graph, self._graph_read_s, self._metrics)
 
@@ -332,6 +435,7 @@ class Optimizer:
 
     def _plan(self, short_channel_id: str | None) -> _Plan:
         snapshot = self.snapshot()
+        self._notice_changes_outside(snapshot)
         scores = self._score(snapshot, short_channel_id)
         decisions = tuple(decide(snapshot, scores, self._config))
         proposed = {
@@ -348,7 +452,36 @@ class Optimizer:
         limits = self._config.guard
         since = now_s - max(DAY_S, limits.cooldown_s)
         recent = self._store.change_times(since_s=since)
-        return tuple(review(changes, limits=limits, recent_changes=recent, now_s=now_s))
+        alone = {scid: mark.reason for scid, mark in self._store.hands_off().items()}
+        return tuple(
+            review(changes, limits=limits, recent_changes=recent, now_s=now_s, left_alone=alone)
+        )
+
+    def _notice_changes_outside(self, snapshot: NodeSnapshot) -> None:
+        """Leave alone every channel whose fees are not what lnopt left (see
+        :mod:`lnopt.alerts.fees`); each newly left alone is told to the observers."""
+        marked = self._store.hands_off()
+        for channel, expected in changed_outside(
+            snapshot.channels, self._store.expected_policies()
+        ):
+            if channel.short_channel_id in marked:
+                continue
+            now = self._clock()
+            newly = self._store.mark_hands_off(
+                channel.short_channel_id,
+                since_s=now,
+                reason=left_alone_reason(channel, expected),
+                node_policy=channel.our_policy,
+                expected_policy=expected,
+            )
+            if newly:
+                logger.warning(
+                    "event=left_alone channel=%s fee_ppm=%d expected_fee_ppm=%d",
+                    channel.short_channel_id,
+                    channel.our_policy.fee_ppm,
+                    expected.fee_ppm,
+                )
+                self._observers.left_alone(channel, expected, now_s=now)
 
     def _ensure_recovered(self) -> None:
         """Settle open journal entries (a crash, or a node unreachable during a restore) before

@@ -5,12 +5,15 @@ the shadow log of decisions, the advise queue and the fee journal.
 :mod:`~lnopt.store.schema` (the connection, transactions and numbered migrations),
 :mod:`~lnopt.store.forwards` (forwards, how they are keyed and counted, backfill cursors),
 :mod:`~lnopt.store.runs` (runs, decisions and proposals), :mod:`~lnopt.store.journal` (the
-fee journal) and :mod:`~lnopt.store.prices` (what each channel earned at its last two fee
-rates); :mod:`~lnopt.store.records` holds what they hand back.
+fee journal), :mod:`~lnopt.store.prices` (what each channel earned at its last two fee
+rates), :mod:`~lnopt.store.observations` (what each run saw of each channel, fee income per
+day) and :mod:`~lnopt.store.alerts` (alerts raised, channels left alone);
+:mod:`~lnopt.store.records` holds what they hand back.
 
-**Retention** (:meth:`Store.prune`) deletes forwards, decisions, runs and decided proposals
-older than ``retention_days``; the fee journal is the record of every change made to the node
-and is kept, and so are the backfill cursors.
+**Retention** (:meth:`Store.prune`) deletes forwards, decisions, runs, decided proposals,
+channel observations and alerts older than ``retention_days``; the fee journal is the record
+of every change made to the node and is kept, and so are the backfill cursors and the marks
+of channels left alone.
 
 The store is thread-safe: one connection, shared under a lock, with a busy timeout for other
 processes. Fee journal writes and migrations are committed with ``synchronous=FULL``: they are
@@ -24,8 +27,10 @@ from __future__ import annotations
 
 import logging
 
+from lnopt.store.alerts import AlertRecord, AlertTables, HandsOffMark
 from lnopt.store.forwards import DAY_S, WINDOW_DAYS, ForwardTables, forward_key
 from lnopt.store.journal import JournalTables
+from lnopt.store.observations import ChannelObservation, DailyIncome, ObservationTables
 from lnopt.store.prices import PriceTables
 from lnopt.store.records import (
     DecisionRecord,
@@ -43,7 +48,11 @@ __all__ = [
     "DAY_S",
     "MIGRATIONS",
     "WINDOW_DAYS",
+    "AlertRecord",
+    "ChannelObservation",
+    "DailyIncome",
     "DecisionRecord",
+    "HandsOffMark",
     "JournalEntry",
     "JournalStatus",
     "Proposal",
@@ -56,7 +65,7 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 
-class Store(ForwardTables, RunTables, JournalTables, PriceTables):
+class Store(ForwardTables, RunTables, JournalTables, PriceTables, ObservationTables, AlertTables):
     """lnopt's SQLite file; see the module docstring for what it holds and how."""
 
     def prune(self, *, now_s: float) -> int:
@@ -66,6 +75,8 @@ class Store(ForwardTables, RunTables, JournalTables, PriceTables):
             before = tx.total_changes
             tx.execute("DELETE FROM forwards WHERE event_s < ?", (cutoff,))
             tx.execute("DELETE FROM decisions WHERE created_s < ?", (cutoff,))
+            tx.execute("DELETE FROM channel_observations WHERE observed_s < ?", (cutoff,))
+            tx.execute("DELETE FROM alerts WHERE raised_s < ?", (cutoff,))
             tx.execute(
                 "DELETE FROM runs WHERE started_s < ? "
                 "AND run_id NOT IN (SELECT run_id FROM decisions)",

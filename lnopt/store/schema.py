@@ -84,10 +84,34 @@ def _migration_3(conn: sqlite3.Connection) -> None:
     conn.execute("CREATE TABLE cursors (name TEXT PRIMARY KEY, position TEXT NOT NULL)")
 
 
+def _migration_4(conn: sqlite3.Connection) -> None:
+    """What each run saw of each channel (for alerts and the report's picture), the alerts
+    raised, and the channels lnopt leaves alone until the operator releases them."""
+    for statement in (
+        """CREATE TABLE channel_observations (
+            short_channel_id TEXT NOT NULL, observed_s REAL NOT NULL, peer_id TEXT NOT NULL,
+            capacity_msat INTEGER NOT NULL, local_msat INTEGER NOT NULL,
+            connected INTEGER NOT NULL, base_fee_msat INTEGER NOT NULL,
+            fee_ppm INTEGER NOT NULL, PRIMARY KEY (short_channel_id, observed_s))""",
+        "CREATE INDEX observations_by_time ON channel_observations (observed_s)",
+        """CREATE TABLE alerts (
+            alert_id INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL,
+            subject TEXT NOT NULL, short_channel_id TEXT, peer_id TEXT, message TEXT NOT NULL,
+            details TEXT NOT NULL, raised_s REAL NOT NULL)""",
+        "CREATE INDEX alerts_by_time ON alerts (raised_s)",
+        """CREATE TABLE hands_off (
+            short_channel_id TEXT PRIMARY KEY, since_s REAL NOT NULL, reason TEXT NOT NULL,
+            node_policy TEXT NOT NULL, expected_policy TEXT NOT NULL, released_s REAL,
+            released_policy TEXT)""",
+    ):
+        conn.execute(statement)
+
+
 MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
     _migration_1,
     _migration_2,
     _migration_3,
+    _migration_4,
 )
 
 # A 16 MiB page cache and checkpoints every 4000 pages (16 MiB of log): batches of forwards

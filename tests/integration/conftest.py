@@ -45,3 +45,14 @@ def lnopt_config(tmp_path: Path) -> Path:
         "  lower_max_forwards_7d: 0\n"
     )
     return path
+
+
+@pytest.fixture
+def alert_subscriber(tmp_path: Path) -> Path:
+    """An executable that runs ``tests/alert_subscriber.py`` (a plugin subscribed to
+    ``lnopt_alert``) with this interpreter."""
+    launcher = tmp_path / "alert-subscriber"
+    script = REPO / "tests" / "alert_subscriber.py"
+    launcher.write_text(f'#!/bin/sh\nexec "{sys.executable}" "{script}" "$@"\n')
+    launcher.chmod(launcher.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
+    return launcher

@@ -121,3 +121,37 @@ def test_apply_changes_the_fee_the_network_sees_and_rollback_restores_it(
     assert restore["status"] == "done" and restore["short_channel_id"] == scid
     assert (restore["new"]["fee_base_msat"], restore["new"]["fee_ppm"]) == old
     wait_for(lambda: fees_seen_by(l1, scid, l2) == old)
+
+
+def test_a_fee_set_by_hand_is_left_alone_and_its_alert_reaches_a_subscribed_plugin(
+    node_factory: Any, lnopt_plugin: Path, lnopt_config: Path, alert_subscriber: Path
+) -> None:
+    _l1, l2, l3 = node_factory.line_graph(
+        3,
+        opts=[{}, plugin_options(lnopt_plugin, mode="advise", config=lnopt_config), {}],
+        wait_for_announce=True,
+    )
+    l2.rpc.plugin_start(str(alert_subscriber))
+    scid = scid_between(l2, l3)
+    applied = l2.rpc.call("lnopt-apply", {"channel": scid, "dryrun": False})
+    [change] = [c for c in applied["changes"] if c["short_channel_id"] == scid]
+    assert change["status"] == "done"
+
+    # When the operator sets the fee by hand, and lnopt plans again
+    l2.rpc.setchannel(scid, 0, 777)
+    recommendations = l2.rpc.call("lnopt-recommend")
+
+    # Then lnopt leaves the channel alone and says why
+    [mark] = recommendations["hands_off"]
+    assert mark["short_channel_id"] == scid and mark["node"]["fee_ppm"] == 777
+    assert l2.rpc.call("lnopt-status")["hands_off"] == [mark]
+    # and lightningd delivered the lnopt_alert notification to the subscribed plugin
+    wait_for(lambda: l2.rpc.call("alerts-received")["received"])
+    [got] = l2.rpc.call("alerts-received")["received"]
+    assert got["origin"] == lnopt_plugin.name
+    assert got["alert"]["kind"] == "fee_changed_outside"
+    assert got["alert"]["short_channel_id"] == scid
+
+    # When the operator releases it, lnopt may change it again
+    l2.rpc.call("lnopt-release", {"channel": scid})
+    assert l2.rpc.call("lnopt-status")["hands_off"] == []
