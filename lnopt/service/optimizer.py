@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from lnopt.backends.base import Backend
+from lnopt.backends.base import Backend, NodeInfo
 from lnopt.config import Config
 from lnopt.decisions import decide
 from lnopt.errors import InvalidRequest
@@ -24,6 +24,7 @@ from lnopt.model import (
     ProposedChange,
 )
 from lnopt.reports import (
+    BackendStatus,
     GraphFreshness,
     History,
     Recommendation,
@@ -89,6 +90,7 @@ class Optimizer:
         self._graph: NetworkGraph | None = None
         self._graph_read_s: float | None = None
         self._metrics: GraphMetrics | None = None
+        self._info: NodeInfo | None = None
 
     # --- settings --------------------------------------------------------------------------
 
@@ -130,6 +132,7 @@ class Optimizer:
     def snapshot(self) -> NodeSnapshot:
         """The node as it is now: channels, gossip and the activity the store has seen."""
         info = self._backend.node_info()
+        self._info = info
         channels = tuple(self._backend.channels())
         graph = self._backend.gossip()
         now = self._clock()
@@ -182,6 +185,7 @@ class Optimizer:
             error: str | None = None
             try:
                 plan = self._plan(None)
+                self._observe(run_id, plan.snapshot)
                 decisions = len(plan.decisions)
                 self._store.record_decisions(
                     run_id, plan.decisions, plan.guarded, created_s=started_s
@@ -306,6 +310,13 @@ class Optimizer:
             store_size_bytes=self._store.size_bytes(),
             graph=self.graph_freshness(),
             guard=self._config.guard,
+            backend=BackendStatus(
+                name=self._backend.name,
+                limitations=self._backend.limitations(),
+                health=self._backend.health(),
+                privilege_warnings=self._backend.privilege_warnings(),
+            ),
+            observations=self._store.observation_summary(),
         )
 
     def report(self, days: int = 7) -> ShadowReport:
@@ -349,6 +360,15 @@ class Optimizer:
         since = now_s - max(DAY_S, limits.cooldown_s)
         recent = self._store.change_times(since_s=since)
         return tuple(review(changes, limits=limits, recent_changes=recent, now_s=now_s))
+
+    def _observe(self, run_id: int, snapshot: NodeSnapshot) -> None:
+        """Record the node's fee totals and its channels' balances and fees at this run."""
+        self._store.record_observation(
+            run_id=run_id,
+            taken_s=snapshot.taken_at_s,
+            channels=snapshot.channels,
+            fee_totals=self._info.fee_totals if self._info is not None else None,
+        )
 
     def _ensure_recovered(self) -> None:
         """Settle open journal entries (a crash, or a node unreachable during a restore) before

@@ -6,11 +6,12 @@ the shadow log of decisions, the advise queue and the fee journal.
 :mod:`~lnopt.store.forwards` (forwards, how they are keyed and counted, backfill cursors),
 :mod:`~lnopt.store.runs` (runs, decisions and proposals), :mod:`~lnopt.store.journal` (the
 fee journal) and :mod:`~lnopt.store.prices` (what each channel earned at its last two fee
-rates); :mod:`~lnopt.store.records` holds what they hand back.
+rates), :mod:`~lnopt.store.observations` (the node's fee totals, balances and fees at each
+run); :mod:`~lnopt.store.records` holds what they hand back.
 
-**Retention** (:meth:`Store.prune`) deletes forwards, decisions, runs and decided proposals
-older than ``retention_days``; the fee journal is the record of every change made to the node
-and is kept, and so are the backfill cursors.
+**Retention** (:meth:`Store.prune`) deletes forwards, decisions, runs, observations and decided
+proposals older than ``retention_days``; the fee journal is the record of every change made to
+the node and is kept, and so are the backfill cursors.
 
 The store is thread-safe: one connection, shared under a lock, with a busy timeout for other
 processes. Fee journal writes and migrations are committed with ``synchronous=FULL``: they are
@@ -26,6 +27,7 @@ import logging
 
 from lnopt.store.forwards import DAY_S, WINDOW_DAYS, ForwardTables, forward_key
 from lnopt.store.journal import JournalTables
+from lnopt.store.observations import ObservationSummary, ObservationTables
 from lnopt.store.prices import PriceTables
 from lnopt.store.records import (
     DecisionRecord,
@@ -46,6 +48,7 @@ __all__ = [
     "DecisionRecord",
     "JournalEntry",
     "JournalStatus",
+    "ObservationSummary",
     "Proposal",
     "ProposalStatus",
     "RunRecord",
@@ -56,7 +59,7 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 
-class Store(ForwardTables, RunTables, JournalTables, PriceTables):
+class Store(ForwardTables, RunTables, JournalTables, PriceTables, ObservationTables):
     """lnopt's SQLite file; see the module docstring for what it holds and how."""
 
     def prune(self, *, now_s: float) -> int:
@@ -76,6 +79,7 @@ class Store(ForwardTables, RunTables, JournalTables, PriceTables):
                 (cutoff, ProposalStatus.QUEUED.value),
             )
             deleted = tx.total_changes - before
+        deleted += self.prune_observations(cutoff_s=cutoff)
         logger.info("store prune cutoff_s=%.0f deleted=%d", cutoff, deleted)
         return deleted
 

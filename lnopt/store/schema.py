@@ -82,10 +82,28 @@ def _migration_3(conn: sqlite3.Connection) -> None:
     conn.execute("CREATE TABLE cursors (name TEXT PRIMARY KEY, position TEXT NOT NULL)")
 
 
+def _migration_4(conn: sqlite3.Connection) -> None:
+    """Observations of the node at each run: its fee totals and each channel's balance and
+    fees, for backends that give no forwarding history (LNbits)."""
+    for statement in (
+        """CREATE TABLE observations (
+            observation_id INTEGER PRIMARY KEY AUTOINCREMENT, run_id INTEGER,
+            taken_s REAL NOT NULL, fees_total_msat INTEGER, fees_daily_msat INTEGER,
+            fees_weekly_msat INTEGER, fees_monthly_msat INTEGER)""",
+        """CREATE TABLE channel_observations (
+            observation_id INTEGER NOT NULL, short_channel_id TEXT NOT NULL,
+            local_msat INTEGER NOT NULL, base_fee_msat INTEGER NOT NULL,
+            fee_ppm INTEGER NOT NULL, PRIMARY KEY (observation_id, short_channel_id))""",
+        "CREATE INDEX observations_by_time ON observations (taken_s)",
+    ):
+        conn.execute(statement)
+
+
 MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
     _migration_1,
     _migration_2,
     _migration_3,
+    _migration_4,
 )
 
 # A 16 MiB page cache and checkpoints every 4000 pages (16 MiB of log): batches of forwards
