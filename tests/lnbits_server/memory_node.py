@@ -12,7 +12,9 @@ only the two fees change, and Core Lightning's refusals come back as ``CoreLight
 LNbits builds a new node object per request, so the state lives outside it, in the file of
 :mod:`node_state` in the data folder, which also survives a restart of the server as a real node
 would. ``die_on_set`` in that file ({"at": n, "when": "before" | "after"}) makes the server
-process exit at the n-th fee change, before or after the node applied it.
+process exit at the n-th fee change, before or after the node applied it. A channel marked
+``omit_fees`` is listed without its fees, as LNbits' ``LndRestNode.get_channels`` lists every
+channel (its ``get_channel`` gives them).
 """
 
 from __future__ import annotations
@@ -67,7 +69,8 @@ def _refused(message: str, *, code: int) -> HTTPException:
     return HTTPException(status_code=status, detail=message)
 
 
-def _node_channel(item: dict[str, Any]) -> NodeChannel:
+def _node_channel(item: dict[str, Any], *, listing: bool) -> NodeChannel:
+    without_fees = listing and bool(item.get("omit_fees"))
     return NodeChannel(
         id=item["channel_id"],
         short_id=item.get("short_channel_id"),
@@ -78,8 +81,8 @@ def _node_channel(item: dict[str, Any]) -> NodeChannel:
             remote_msat=receivable_msat(item),
             total_msat=item["total_msat"],
         ),
-        fee_ppm=item["fee_proportional_millionths"],
-        fee_base_msat=item["fee_base_msat"],
+        fee_ppm=None if without_fees else item["fee_proportional_millionths"],
+        fee_base_msat=None if without_fees else item["fee_base_msat"],
         name=item.get("alias"),
         color=None,
         state=_parse_state(item["state"]),
@@ -131,13 +134,13 @@ class MemoryNode(Node):
         raise _refused("the test node does not close channels", code=-1)
 
     async def get_channel(self, channel_id: str) -> NodeChannel | None:
-        for channel in await self.get_channels():
-            if channel.id == channel_id:
-                return channel
+        for item in read_state(_folder())["channels"]:
+            if item["channel_id"] == channel_id:
+                return _node_channel(item, listing=False)
         return None
 
     async def get_channels(self) -> list[NodeChannel]:
-        return [_node_channel(item) for item in read_state(_folder())["channels"]]
+        return [_node_channel(item, listing=True) for item in read_state(_folder())["channels"]]
 
     async def set_channel_fee(self, channel_id: str, base_msat: int, ppm: int) -> None:
         _fee("feebase", base_msat)
@@ -170,7 +173,7 @@ class MemoryNode(Node):
 
     async def get_info(self) -> NodeInfoResponse:
         state = read_state(_folder())
-        channels = [_node_channel(item) for item in state["channels"]]
+        channels = [_node_channel(item, listing=True) for item in state["channels"]]
         active = [channel for channel in channels if channel.state == ChannelState.ACTIVE]
         return NodeInfoResponse(
             id=state["id"],
