@@ -12,7 +12,8 @@ only the two fees change, and Core Lightning's refusals come back as ``CoreLight
 LNbits builds a new node object per request, so the state lives outside it, in the file of
 :mod:`node_state` in the data folder, which also survives a restart of the server as a real node
 would. ``die_on_set`` in that file ({"at": n, "when": "before" | "after"}) makes the server
-process exit at the n-th fee change, before or after the node applied it. A channel marked
+process exit at the n-th fee change, before or after the node applied it; ``set_log`` lists
+every fee change the node applied, in order. A channel marked
 ``omit_fees`` is listed without its fees, as LNbits' ``LndRestNode.get_channels`` lists every
 channel (its ``get_channel`` gives them).
 """
@@ -168,6 +169,8 @@ class MemoryNode(Node):
                     item["fee_base_msat"] = base_msat
                 if ppm is not None:
                     item["fee_proportional_millionths"] = ppm
+                fees = [item["fee_base_msat"], item["fee_proportional_millionths"]]
+                state.setdefault("set_log", []).append([item["short_channel_id"], fees])
         if dying:
             os._exit(137)
 

@@ -70,6 +70,7 @@ def seed_node(
                 "channels": channels,
                 "die_on_set": None,
                 "sets": 0,
+                "set_log": [],
             }
         )
 
