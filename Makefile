@@ -39,9 +39,9 @@ pytest: $(STAMP) $(LNBITS_STAMP)
 
 test: lint typecheck pytest
 
-BENCHES := bench_graph bench_scoring bench_plugin bench_sim
+BENCHES := bench_graph bench_scoring bench_plugin bench_sim bench_lnbits
 
-bench: $(STAMP)
+bench: $(STAMP) $(LNBITS_STAMP)
 	for name in $(BENCHES); do $(BIN)/python -m bench.$$name || exit 1; done
 
 clean:
