@@ -234,7 +234,8 @@ def test_a_login_token_works_but_is_warned_about(
     with caplog.at_level(logging.WARNING):
         warnings = backend.privilege_warnings()
     assert any("login token of operator" in warning for warning in warnings)
-    assert any("/admin/api/v1/settings" in warning for warning in warnings)
+    assert any("GET /admin/api/v1/monitor answered" in warning for warning in warnings)
+    assert any("GET /api/v1/auth/acl answered" in warning for warning in warnings)
     assert "login token" in caplog.text
     assert backend_with(node, node.accounts.node_token).privilege_warnings() == ()
 

@@ -25,10 +25,11 @@ NODE_ACL_PATH = "/node/api/v1"
 NODE_API_FUNDING_SOURCES = (
     "CoreLightningWallet, LndRestWallet and PhoenixdWallet (which refuses fee changes)"
 )
-# GET routes outside lnopt's ACL whose answer tells that the token can do more than it needs
+# GET routes outside lnopt's ACL whose answer tells that the token can do more than it needs;
+# chosen because they answer nothing secret (the settings or wallets routes would)
 PROBES = (
-    ("/admin/api/v1/settings", "read LNbits' server settings (funding source credentials)"),
-    ("/api/v1/wallets", "read the user's wallets and their keys"),
+    ("/admin/api/v1/monitor", "reach LNbits' admin API (server settings, restarts, backups)"),
+    ("/api/v1/auth/acl", "reach the user's account (its access-control lists and tokens)"),
 )
 _README = "see the README, 'Running lnopt for an LNbits node'"
 
