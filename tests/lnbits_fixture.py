@@ -67,6 +67,8 @@ class LnbitsServer:
             check=True,
             capture_output=True,
             text=True,
+            cwd=root,  # importing lnbits makes ./data
+            env={**os.environ, "LNBITS_DATA_FOLDER": str(self.data_folder)},
         ).stdout.strip()
         link = root / "lnbits"
         if not link.exists():
