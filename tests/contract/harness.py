@@ -23,7 +23,7 @@ class Harness(abc.ABC):
 
     backend: Backend
     capabilities: frozenset[Capability] = frozenset(Capability)
-    channels_call: str = "listpeerchannels"  # the node call that channels() reads
+    channels_call: str = "listpeerchannels"  # the node call channels() reads, as errors name it
 
     @abc.abstractmethod
     def node_identity(self) -> tuple[str, str, int]:
