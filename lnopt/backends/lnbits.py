@@ -255,26 +255,25 @@ class LnbitsBackend(Backend):
 
     def _lnbits_id(self, short_channel_id: str) -> str:
         """LNbits' id of the channel with this short channel id, from the last read of the
-        channels (read again once if it is not there)."""
+        channels, or from a new read if that one does not have it."""
         try:
             parse_short_channel_id(short_channel_id)
         except ValueError as exc:
             raise InvalidRequest(str(exc)) from exc
-        for attempt in range(2):
+        read = self._read
+        if read is None or short_channel_id not in read.lnbits_ids:
+            self.channels()
             read = self._read
-            if attempt == 1 or read is None or short_channel_id not in read.lnbits_ids:
-                self.channels()
-                read = self._read
-            assert read is not None  # noqa: S101 - channels() just set it
-            if short_channel_id in read.unpriced:
-                raise BackendRefused(
-                    f"LNbits reports no fees for channel {short_channel_id} (its node class "
-                    "leaves fee_ppm and fee_base_msat out, as LNbits' LND node does): lnopt "
-                    "cannot read the fees back, so it does not change them"
-                )
-            if short_channel_id in read.lnbits_ids:
-                return read.lnbits_ids[short_channel_id]
-        raise BackendRefused(f"LNbits has no channel {short_channel_id}", code=_UNKNOWN_CHANNEL)
+        assert read is not None  # noqa: S101 - channels() just set it
+        if short_channel_id in read.unpriced:
+            raise BackendRefused(
+                f"LNbits reports no fees for channel {short_channel_id} (its node class leaves "
+                "fee_ppm and fee_base_msat out, as LNbits' LND node does): lnopt cannot read "
+                "the fees back, so it does not change them"
+            )
+        if short_channel_id not in read.lnbits_ids:
+            raise BackendRefused(f"LNbits has no channel {short_channel_id}", code=_UNKNOWN_CHANNEL)
+        return read.lnbits_ids[short_channel_id]
 
     def _policy_now(self, short_channel_id: str, lnbits_id: str) -> ChannelPolicy:
         where = f"LNbits {API}/channels/{lnbits_id}"
