@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck pytest bench clean
+.PHONY: demo test lint typecheck pytest bench clean lnbits-venv
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,15 +22,27 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy lnopt lnopt_plugin.py
 
-pytest: $(STAMP)
+# A real LNbits server for the tests, in its own venv: LNbits pins its own packages.
+LNBITS_VENV := .venv-lnbits
+LNBITS_STAMP := $(LNBITS_VENV)/.installed
+
+$(LNBITS_STAMP):
+	test -x $(LNBITS_VENV)/bin/python || $(PYTHON) -m venv $(LNBITS_VENV)
+	$(LNBITS_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(LNBITS_VENV)/bin/python -m pip install --quiet lnbits==1.6.2 'bitstring<5'
+	touch $(LNBITS_STAMP)
+
+lnbits-venv: $(LNBITS_STAMP)
+
+pytest: $(STAMP) $(LNBITS_STAMP)
 	$(BIN)/python -m pytest
 
 test: lint typecheck pytest
 
-BENCHES := bench_graph bench_scoring bench_plugin bench_sim
+BENCHES := bench_graph bench_scoring bench_plugin bench_sim bench_lnbits
 
-bench: $(STAMP)
+bench: $(STAMP) $(LNBITS_STAMP)
 	for name in $(BENCHES); do $(BIN)/python -m bench.$$name || exit 1; done
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(LNBITS_VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -15,6 +15,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from lnopt.backends.base import Limitation
+from lnopt.backends.http import BreakerStatus
 from lnopt.config import GuardLimits
 from lnopt.graph import GraphMetrics, NetworkGraph
 from lnopt.model import ChannelScore, Decision, GuardedChange, Mode, WindowActivity
@@ -24,6 +26,7 @@ from lnopt.store import (
     DecisionRecord,
     JournalEntry,
     JournalStatus,
+    ObservationSummary,
     RunRecord,
     Store,
 )
@@ -83,6 +86,16 @@ class History:
 
 
 @dataclass(frozen=True)
+class BackendStatus:
+    """What the backend cannot give, its circuit breaker, and what its credential can do."""
+
+    name: str
+    limitations: tuple[Limitation, ...]
+    health: BreakerStatus | None
+    privilege_warnings: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class Status:
     mode: Mode
     interval_s: int
@@ -93,6 +106,8 @@ class Status:
     store_size_bytes: int
     graph: GraphFreshness
     guard: GuardLimits
+    backend: BackendStatus | None = None
+    observations: ObservationSummary | None = None
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from typing import Any
 from lnopt.executor import BatchResult, ChangeOutcome
 from lnopt.model import ChannelPolicy, ChannelScore, ConfidenceLevel, ExpectedImpact
 from lnopt.reports import (
+    BackendStatus,
     GraphFreshness,
     History,
     IncomeComparison,
@@ -230,6 +231,34 @@ def status_json(
         "store": {"path": str(status.store_path), "size_bytes": status.store_size_bytes},
         "graph": graph_json(status.graph, now_s=now_s),
         "guard": guard,
+        "backend": backend_status_json(status.backend),
+        "observed": None if status.observations is None else asdict(status.observations),
+    }
+
+
+def backend_status_json(backend: BackendStatus | None) -> JsonObject | None:
+    """Which heuristics run on low confidence and why, the breaker, the credential's reach."""
+    if backend is None:
+        return None
+    health = backend.health
+    return {
+        "name": backend.name,
+        "limitations": [
+            {"what": item.what, "heuristics": list(item.heuristics), "why": item.why}
+            for item in backend.limitations
+        ],
+        "low_confidence_heuristics": sorted(
+            {name for item in backend.limitations for name in item.heuristics}
+        ),
+        "breaker": None
+        if health is None
+        else {
+            "state": health.state.value,
+            "consecutive_failures": health.consecutive_failures,
+            "opened_at": health.opened_at_s,
+            "last_error": health.last_error,
+        },
+        "privilege_warnings": list(backend.privilege_warnings),
     }
 
 

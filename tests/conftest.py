@@ -34,3 +34,6 @@ def socket_dir() -> Iterator[Path]:
     directory = short_dir()
     yield directory
     shutil.rmtree(directory, ignore_errors=True)
+
+
+from tests.lnbits_fixture import lnbits  # noqa: E402, F401 - the session's LNbits server

@@ -13,6 +13,7 @@ from lnopt.alerts.faults import breaker_open, scheduler_failure, store_failure
 from lnopt.alerts.fees import changed_outside, fee_changed_alert
 from lnopt.alerts.gate import AlertGate
 from lnopt.alerts.offline import offline_peers
+from lnopt.backends.http import BreakerState, BreakerStatus
 from lnopt.config import AlertsConfig
 from lnopt.errors import StoreError
 from lnopt.model import Alert, AlertKind, ChannelState, Forward, ForwardStatus
@@ -186,28 +187,17 @@ def test_a_fee_other_than_the_journal_left_is_changed_outside() -> None:
 # --- lnopt's own faults ------------------------------------------------------------------------
 
 
-@dataclasses.dataclass(frozen=True)
-class Breaker:
-    open: bool
-    reason: str = "5 failures in a row"
+def breaker(state: BreakerState, failures: int = 5) -> BreakerStatus:
+    return BreakerStatus(state, failures, opened_at_s=NOW - 10, last_error="HTTP 503")
 
 
-class HealthyBackend:
-    def __init__(self, status: object) -> None:
-        self.status = status
-
-    def health(self) -> object:
-        return self.status
-
-
-def test_an_open_breaker_is_an_alert_and_a_closed_one_or_none_is_not() -> None:
-    alert = breaker_open(HealthyBackend(Breaker(open=True)), name="cln", now_s=NOW)
+def test_an_open_breaker_is_an_alert_and_a_closed_or_half_open_one_or_none_is_not() -> None:
+    alert = breaker_open(breaker(BreakerState.OPEN), name="lnbits", now_s=NOW)
     assert alert is not None and alert.kind is AlertKind.BREAKER_OPEN
-    assert "5 failures in a row" in alert.message
-    assert breaker_open(HealthyBackend(Breaker(open=False)), name="cln", now_s=NOW) is None
-    assert breaker_open(HealthyBackend(None), name="cln", now_s=NOW) is None
-    assert breaker_open(HealthyBackend("open"), name="cln", now_s=NOW) is None
-    assert breaker_open(object(), name="cln", now_s=NOW) is None
+    assert "open after 5 failures in a row (last: HTTP 503)" in alert.message
+    assert breaker_open(breaker(BreakerState.CLOSED, 0), name="lnbits", now_s=NOW) is None
+    assert breaker_open(breaker(BreakerState.HALF_OPEN), name="lnbits", now_s=NOW) is None
+    assert breaker_open(None, name="cln", now_s=NOW) is None
 
 
 def test_store_and_scheduler_failures_name_what_failed() -> None:

@@ -47,15 +47,19 @@ def test_bad_alert_settings_are_refused_with_the_key_named(
 
 def test_an_hourly_cap_set_as_an_option_is_checked_like_the_file() -> None:
     assert default_config().with_alerts(max_per_hour=3).alerts.max_per_hour == 3
-    with pytest.raises(ConfigError, match=r"alerts\.max_per_hour must be a whole number from 0 to .*; got -3"):
+    with pytest.raises(
+        ConfigError, match=r"alerts\.max_per_hour must be a whole number from 0 to .*; got -3"
+    ):
         default_config().with_alerts(max_per_hour=-3)
 
 
 def test_prune_drops_old_alerts_and_observations_but_keeps_marks(tmp_path: Path) -> None:
     store = Store(tmp_path / "lnopt.sqlite3", retention_days=30)
     ours = channel(1)
-    store.record_observations([ours], observed_s=T0 - 31 * DAY_S)
-    store.record_observations([ours], observed_s=T0 - DAY_S)
+    for observed_s in (T0 - 31 * DAY_S, T0 - DAY_S):
+        store.record_observation(
+            run_id=None, observed_s=observed_s, channels=[ours], fee_totals=None
+        )
     for at_s in (T0 - 31 * DAY_S, T0 - DAY_S):
         store.record_alert(Alert(AlertKind.SCHEDULER_FAILURE, "run", "m", raised_s=at_s))
     store.mark_hands_off(

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from lnopt.backends.http import BreakerState, BreakerStatus
 from lnopt.config import default_config
 from lnopt.errors import BackendUnavailable, InvalidRequest
 from lnopt.model import AlertKind, Mode, Verdict
@@ -38,19 +39,14 @@ class Clock:
         return self.now
 
 
-@dataclasses.dataclass(frozen=True)
-class Breaker:
-    open: bool
-
-
 class BreakerBackend(MemoryBackend):
     """The in-memory node, with a circuit breaker that reports through ``health()``."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.breaker = Breaker(open=False)
+        self.breaker = BreakerStatus(BreakerState.CLOSED, 0, None, None)
 
-    def health(self) -> Breaker:
+    def health(self) -> BreakerStatus:
         return self.breaker
 
 
@@ -187,7 +183,7 @@ def test_runs_notice_a_channel_draining_fast_and_a_peer_offline_for_long(
 def test_an_open_breaker_and_a_failing_run_are_told(running: Running) -> None:
     backend, optimizer = running.backend, running.optimizer
     # Given the breaker opened and the node cannot be reached
-    backend.breaker = Breaker(open=True)
+    backend.breaker = BreakerStatus(BreakerState.OPEN, 5, T0, "HTTP 503")
     backend.unavailable = True
 
     with pytest.raises(BackendUnavailable):

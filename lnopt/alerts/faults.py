@@ -1,49 +1,32 @@
 """lnopt's own faults: a backend's circuit breaker open, the store failing, the scheduler's
 work (a run, recovery or backfill) failing.
 
-A backend may report its health (``Backend.health()``): None when it has nothing to say, or a
-:class:`BreakerStatus`. Anything else it returns is ignored.
+A REST backend reports its circuit breaker through ``Backend.health()``; other backends
+answer None.
 """
 
 from __future__ import annotations
 
-from typing import Protocol, runtime_checkable
-
+from lnopt.backends.http import BreakerState, BreakerStatus
 from lnopt.model import Alert, AlertKind
 
 
-@runtime_checkable
-class BreakerStatus(Protocol):
-    """A backend's circuit breaker: open while calls to the node are refused without trying."""
-
-    @property
-    def open(self) -> bool: ...
-
-
-@runtime_checkable
-class ReportsHealth(Protocol):
-    def health(self) -> object: ...
-
-
-def breaker_open(backend: object, *, name: str, now_s: float) -> Alert | None:
-    """The alert for a backend whose breaker is open; None for a closed breaker, a backend
-    that reports no health, or one whose report cannot be read."""
-    if not isinstance(backend, ReportsHealth):
+def breaker_open(status: BreakerStatus | None, *, name: str, now_s: float) -> Alert | None:
+    """The alert for a backend whose breaker is open (``Backend.health()``); None for a closed
+    or half-open breaker, or a backend without one."""
+    if status is None or status.state is not BreakerState.OPEN:
         return None
-    status = backend.health()
-    if not isinstance(status, BreakerStatus) or status.open is not True:
-        return None
-    reason = getattr(status, "reason", None)
-    because = f": {reason}" if isinstance(reason, str) and reason else ""
+    last = f" (last: {status.last_error})" if status.last_error else ""
     return Alert(
         kind=AlertKind.BREAKER_OPEN,
         subject=name,
         raised_s=now_s,
         message=(
-            f"backend {name}: its circuit breaker is open, calls to the node are refused "
-            f"until it closes{because}"
+            f"backend {name}: its circuit breaker is open after "
+            f"{status.consecutive_failures} failures in a row{last}; calls to the node are "
+            "refused until it closes"
         ),
-        details={"backend": name},
+        details={"backend": name, "failures": status.consecutive_failures},
     )
 
 

@@ -105,7 +105,7 @@ class AlertWatch:
 
     def _breaker(self, now_s: float) -> Alert | None:
         try:
-            return breaker_open(self._backend, name=self._backend_name, now_s=now_s)
+            return breaker_open(self._backend.health(), name=self._backend_name, now_s=now_s)
         except Exception:
             logger.exception("event=health_unreadable backend=%s", self._backend_name)
             return None

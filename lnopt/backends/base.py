@@ -15,6 +15,11 @@ leak past it. Contract:
   every other field as it is, and returns the policy the node reports afterwards. An unknown
   channel raises :class:`~lnopt.errors.BackendRefused`; a negative fee is refused the same way.
 - :meth:`Backend.get_policy` reads our current policy of one channel back.
+- :meth:`Backend.limitations` says what the backend cannot give (forwarding history, gossip, a
+  field of a channel) and which heuristics run on low confidence because of it, for ``status``.
+- :meth:`Backend.health` is the circuit breaker of a backend reached over HTTP (None otherwise).
+- :meth:`Backend.privilege_warnings` says where the backend's credential can do more than lnopt
+  needs (empty when it cannot tell or it cannot).
 """
 
 from __future__ import annotations
@@ -22,9 +27,23 @@ from __future__ import annotations
 import abc
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from lnopt.graph import NetworkGraph
 from lnopt.model import Channel, ChannelPolicy, Forward
+
+if TYPE_CHECKING:
+    from lnopt.backends.http import BreakerStatus
+
+
+@dataclass(frozen=True, slots=True)
+class FeeTotals:
+    """Routing fees the node reports it has collected (LNbits' ``/info`` ``fees``)."""
+
+    total_msat: int
+    daily_msat: int | None = None
+    weekly_msat: int | None = None
+    monthly_msat: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +53,16 @@ class NodeInfo:
     block_height: int
     network: str = "bitcoin"
     version: str = ""
+    fee_totals: FeeTotals | None = None  # where the node reports them
+
+
+@dataclass(frozen=True, slots=True)
+class Limitation:
+    """Something a backend cannot give, and the heuristics that run on low confidence for it."""
+
+    what: str  # e.g. "forwarding history"
+    heuristics: tuple[str, ...]  # heuristic names (lnopt.heuristics) that lack the data
+    why: str  # in words an operator understands
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,3 +93,15 @@ class Backend(abc.ABC):
 
     @abc.abstractmethod
     def get_policy(self, short_channel_id: str) -> ChannelPolicy: ...
+
+    def limitations(self) -> tuple[Limitation, ...]:
+        """What this backend cannot give; the default backend gives everything."""
+        return ()
+
+    def health(self) -> BreakerStatus | None:
+        """The circuit breaker of the backend's HTTP client; None where there is none."""
+        return None
+
+    def privilege_warnings(self) -> tuple[str, ...]:
+        """Where the credential grants more than lnopt needs; never the credential itself."""
+        return ()

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lnopt.alerts.fees import changed_outside, left_alone_reason
-from lnopt.backends.base import Backend
+from lnopt.backends.base import Backend, NodeInfo
 from lnopt.config import Config
 from lnopt.decisions import decide
 from lnopt.errors import InvalidRequest, LnoptError
@@ -28,6 +28,7 @@ from lnopt.model import (
 from lnopt.observer import Observers, RunOutcome, ServiceObserver, Work
 from lnopt.report_picture import write_report_png
 from lnopt.reports import (
+    BackendStatus,
     GraphFreshness,
     History,
     Recommendation,
@@ -93,6 +94,7 @@ class Optimizer:
         self._graph: NetworkGraph | None = None
         self._graph_read_s: float | None = None
         self._metrics: GraphMetrics | None = None
+        self._info: NodeInfo | None = None
         self._observers = Observers()
 
     def add_observer(self, observer: ServiceObserver) -> None:
@@ -143,6 +145,7 @@ class Optimizer:
     def snapshot(self) -> NodeSnapshot:
         """The node as it is now: channels, gossip and the activity the store has seen."""
         info = self._backend.node_info()
+        self._info = info
         channels = tuple(self._backend.channels())
         graph = self._backend.gossip()
         now = self._clock()
@@ -203,12 +206,10 @@ class Optimizer:
             applied: BatchResult | None = None
             try:
                 plan = self._plan(None)
+                self._observe(run_id, plan.snapshot)
                 decisions = len(plan.decisions)
                 self._store.record_decisions(
                     run_id, plan.decisions, plan.guarded, created_s=started_s
-                )
-                self._store.record_observations(
-                    plan.snapshot.channels, observed_s=plan.snapshot.taken_at_s
                 )
                 for decision, guarded in zip(plan.decisions, plan.guarded, strict=True):
                     _log_decision(mode, decision, guarded)
@@ -397,6 +398,13 @@ class Optimizer:
             store_size_bytes=self._store.size_bytes(),
             graph=self.graph_freshness(),
             guard=self._config.guard,
+            backend=BackendStatus(
+                name=self._backend.name,
+                limitations=self._backend.limitations(),
+                health=self._backend.health(),
+                privilege_warnings=self._backend.privilege_warnings(),
+            ),
+            observations=self._store.observation_summary(),
         )
 
     def report(self, days: int = 7) -> ShadowReport:
@@ -482,6 +490,15 @@ class Optimizer:
                     expected.fee_ppm,
                 )
                 self._observers.left_alone(channel, expected, now_s=now)
+
+    def _observe(self, run_id: int, snapshot: NodeSnapshot) -> None:
+        """Record the node's fee totals and its channels' balances and fees at this run."""
+        self._store.record_observation(
+            run_id=run_id,
+            observed_s=snapshot.taken_at_s,
+            channels=snapshot.channels,
+            fee_totals=self._info.fee_totals if self._info is not None else None,
+        )
 
     def _ensure_recovered(self) -> None:
         """Settle open journal entries (a crash, or a node unreachable during a restore) before

@@ -6,8 +6,8 @@ the shadow log of decisions, the advise queue and the fee journal.
 :mod:`~lnopt.store.forwards` (forwards, how they are keyed and counted, backfill cursors),
 :mod:`~lnopt.store.runs` (runs, decisions and proposals), :mod:`~lnopt.store.journal` (the
 fee journal), :mod:`~lnopt.store.prices` (what each channel earned at its last two fee
-rates), :mod:`~lnopt.store.observations` (what each run saw of each channel, fee income per
-day) and :mod:`~lnopt.store.alerts` (alerts raised, channels left alone);
+rates), :mod:`~lnopt.store.observations` (what each run saw of the node and of each
+channel, fee income per day) and :mod:`~lnopt.store.alerts` (alerts raised, channels left alone);
 :mod:`~lnopt.store.records` holds what they hand back.
 
 **Retention** (:meth:`Store.prune`) deletes forwards, decisions, runs, decided proposals,
@@ -30,7 +30,12 @@ import logging
 from lnopt.store.alerts import AlertRecord, AlertTables, HandsOffMark
 from lnopt.store.forwards import DAY_S, WINDOW_DAYS, ForwardTables, forward_key
 from lnopt.store.journal import JournalTables
-from lnopt.store.observations import ChannelObservation, DailyIncome, ObservationTables
+from lnopt.store.observations import (
+    ChannelObservation,
+    DailyIncome,
+    ObservationSummary,
+    ObservationTables,
+)
 from lnopt.store.prices import PriceTables
 from lnopt.store.records import (
     DecisionRecord,
@@ -55,6 +60,7 @@ __all__ = [
     "HandsOffMark",
     "JournalEntry",
     "JournalStatus",
+    "ObservationSummary",
     "Proposal",
     "ProposalStatus",
     "RunRecord",
@@ -76,6 +82,7 @@ class Store(ForwardTables, RunTables, JournalTables, PriceTables, ObservationTab
             tx.execute("DELETE FROM forwards WHERE event_s < ?", (cutoff,))
             tx.execute("DELETE FROM decisions WHERE created_s < ?", (cutoff,))
             tx.execute("DELETE FROM channel_observations WHERE observed_s < ?", (cutoff,))
+            tx.execute("DELETE FROM node_observations WHERE observed_s < ?", (cutoff,))
             tx.execute("DELETE FROM alerts WHERE raised_s < ?", (cutoff,))
             tx.execute(
                 "DELETE FROM runs WHERE started_s < ? "

@@ -1,8 +1,12 @@
-"""What each run saw of each channel (balance, connection, fees), and fee income per day.
+"""What each run saw of the node and of each channel, and fee income per day.
 
-Every run records one observation per channel; the alerts read them to notice a channel
-draining fast or a peer offline for long, and the report's picture draws each channel's local
-share over time from them. They are pruned with the rest of the store.
+Every run records one observation: the node's own fee totals where its backend reports them
+(LNbits' ``/info``), and each channel's balance, connection and fees. The alerts read them to
+notice a channel draining fast or a peer offline for long; the report's picture draws each
+channel's local share over time from them; and for a node whose backend gives no forwarding
+history, comparing the last two says what happened in between (:meth:`observation_summary`):
+the fees the node collected, the channels whose balance moved and by how much, and the channels
+whose fees changed. They are pruned with the rest of the store.
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from lnopt.backends.base import FeeTotals
 from lnopt.model import Channel
 from lnopt.store.forwards import DAY_S
 from lnopt.store.schema import StoreBase
@@ -18,6 +23,22 @@ _INSERT_OBSERVATION_SQL = """
 INSERT OR REPLACE INTO channel_observations (short_channel_id, observed_s, peer_id,
     capacity_msat, local_msat, connected, base_fee_msat, fee_ppm)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+"""
+
+_INSERT_NODE_OBSERVATION_SQL = """
+INSERT OR REPLACE INTO node_observations (observed_s, run_id, fees_total_msat, fees_daily_msat,
+    fees_weekly_msat, fees_monthly_msat)
+VALUES (?, ?, ?, ?, ?, ?)
+"""
+
+_CHANGES_SQL = """
+SELECT
+    SUM(a.local_msat != b.local_msat) AS balance_changes,
+    SUM(ABS(a.local_msat - b.local_msat)) AS balance_moved_msat,
+    SUM(a.base_fee_msat != b.base_fee_msat OR a.fee_ppm != b.fee_ppm) AS fee_changes
+FROM channel_observations a
+JOIN channel_observations b ON b.short_channel_id = a.short_channel_id
+WHERE a.observed_s = ? AND b.observed_s = ?
 """
 
 _DISCONNECTED_SINCE_SQL = """
@@ -65,11 +86,41 @@ class DailyIncome:
     forwards: int
 
 
-class ObservationTables(StoreBase):
-    """The ``channel_observations`` table, and fee income per day from ``forwards``."""
+@dataclass(frozen=True, slots=True)
+class ObservationSummary:
+    """The last observation, and what changed since the one before (None: there is none)."""
 
-    def record_observations(self, channels: Sequence[Channel], *, observed_s: float) -> None:
-        """One observation per channel whose balance the node reports."""
+    observations: int
+    last_s: float
+    previous_s: float | None
+    fees_total_msat: int | None  # the node's fee total at the last observation
+    fees_collected_msat: int | None  # collected between the two, where both have a total
+    balance_changes: int | None  # channels whose local balance moved between the two
+    balance_moved_msat: int | None  # the sum of those moves, each counted as a distance
+    fee_changes: int | None  # channels whose base fee or fee rate differs between the two
+
+
+class ObservationTables(StoreBase):
+    """The ``node_observations`` and ``channel_observations`` tables, and fee income per day
+    from ``forwards``."""
+
+    def record_observation(
+        self,
+        *,
+        run_id: int | None,
+        observed_s: float,
+        channels: Sequence[Channel],
+        fee_totals: FeeTotals | None,
+    ) -> None:
+        """What one run saw: the node's fee totals, and each channel whose balance it reports."""
+        totals: tuple[int | None, ...] = (None, None, None, None)
+        if fee_totals is not None:
+            totals = (
+                fee_totals.total_msat,
+                fee_totals.daily_msat,
+                fee_totals.weekly_msat,
+                fee_totals.monthly_msat,
+            )
         rows = [
             (
                 ch.short_channel_id,
@@ -84,10 +135,39 @@ class ObservationTables(StoreBase):
             for ch in channels
             if ch.balance_known
         ]
-        if not rows:
-            return
         with self._transaction() as tx:
+            tx.execute(_INSERT_NODE_OBSERVATION_SQL, (observed_s, run_id, *totals))
             tx.executemany(_INSERT_OBSERVATION_SQL, rows)
+
+    def observation_summary(self) -> ObservationSummary | None:
+        """The last observation and what changed since the one before it."""
+        rows = self._query(
+            "SELECT observed_s, fees_total_msat FROM node_observations "
+            "ORDER BY observed_s DESC LIMIT 2"
+        )
+        if not rows:
+            return None
+        count = int(self._query("SELECT COUNT(*) FROM node_observations")[0][0])
+        last = rows[0]
+        if len(rows) == 1:
+            return ObservationSummary(
+                count, last["observed_s"], None, last["fees_total_msat"], None, None, None, None
+            )
+        previous = rows[1]
+        changes = self._query(_CHANGES_SQL, (last["observed_s"], previous["observed_s"]))[0]
+        collected = None
+        if last["fees_total_msat"] is not None and previous["fees_total_msat"] is not None:
+            collected = last["fees_total_msat"] - previous["fees_total_msat"]
+        return ObservationSummary(
+            observations=count,
+            last_s=last["observed_s"],
+            previous_s=previous["observed_s"],
+            fees_total_msat=last["fees_total_msat"],
+            fees_collected_msat=collected,
+            balance_changes=int(changes["balance_changes"] or 0),
+            balance_moved_msat=int(changes["balance_moved_msat"] or 0),
+            fee_changes=int(changes["fee_changes"] or 0),
+        )
 
     def observations(
         self, *, since_s: float, short_channel_id: str | None = None

@@ -85,9 +85,13 @@ def _migration_3(conn: sqlite3.Connection) -> None:
 
 
 def _migration_4(conn: sqlite3.Connection) -> None:
-    """What each run saw of each channel (for alerts and the report's picture), the alerts
-    raised, and the channels lnopt leaves alone until the operator releases them."""
+    """What each run saw of the node (its fee totals, for backends such as LNbits that give no
+    forwarding history) and of each channel (for alerts, the report's picture and the status),
+    the alerts raised, and the channels lnopt leaves alone until the operator releases them."""
     for statement in (
+        """CREATE TABLE node_observations (
+            observed_s REAL PRIMARY KEY, run_id INTEGER, fees_total_msat INTEGER,
+            fees_daily_msat INTEGER, fees_weekly_msat INTEGER, fees_monthly_msat INTEGER)""",
         """CREATE TABLE channel_observations (
             short_channel_id TEXT NOT NULL, observed_s REAL NOT NULL, peer_id TEXT NOT NULL,
             capacity_msat INTEGER NOT NULL, local_msat INTEGER NOT NULL,

@@ -14,10 +14,11 @@ import pytest
 
 from lnopt.backends.cln import ClnBackend
 from tests.contract.harness import Harness
+from tests.contract.lnbits_harness import lnbits_harness  # noqa: F401 - a fixture of the table
 from tests.contract.lnd_harness import lnd_harness  # noqa: F401 - a fixture of the table
 from tests.standin_node import LEGACY, MODERN, Flavour, Reply, StandinNode, build_node
 
-HARNESS_FIXTURES = ["cln_modern_harness", "cln_legacy_harness", "lnd_harness"]
+HARNESS_FIXTURES = ["cln_modern_harness", "cln_legacy_harness", "lnd_harness", "lnbits_harness"]
 
 
 class ClnHarness(Harness):

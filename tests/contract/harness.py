@@ -3,15 +3,26 @@
 from __future__ import annotations
 
 import abc
+import enum
 from typing import Any
 
 from lnopt.backends.base import Backend
+
+
+class Capability(enum.Enum):
+    """What a backend can give; where it cannot, the table expects it to say so instead."""
+
+    FORWARDS = "forwarding history"
+    PEER_POLICY = "peer policies"
+    OPENER = "who opened each channel"
+    HTLC_LIMITS = "HTLC limits read back"
 
 
 class Harness(abc.ABC):
     """A backend under test and the node behind it, whose own state is the truth."""
 
     backend: Backend
+    capabilities: frozenset[Capability] = frozenset(Capability)
     channels_call: str = "listpeerchannels"  # the node call channels() reads, as errors name it
 
     @abc.abstractmethod

@@ -8,7 +8,7 @@ import pytest
 
 from lnopt.errors import BackendError, BackendRefused, BackendUnavailable
 from lnopt.model import ChannelPolicy, Forward, ForwardStatus, Opener
-from tests.contract.harness import Harness
+from tests.contract.harness import Capability, Harness
 
 UNKNOWN_SCID = "700000x9999x9"
 
@@ -31,15 +31,34 @@ class TestBackendContract:
             assert (channel.our_policy.base_fee_msat, channel.our_policy.fee_ppm) == truth[
                 "our_fees"
             ]
-            assert channel.peer_policy is not None
-            assert (channel.peer_policy.base_fee_msat, channel.peer_policy.fee_ppm) == truth[
-                "peer_fees"
-            ]
-            assert channel.opener is Opener(truth["opener"])
+            if Capability.PEER_POLICY in harness.capabilities:
+                assert channel.peer_policy is not None
+                assert (channel.peer_policy.base_fee_msat, channel.peer_policy.fee_ppm) == truth[
+                    "peer_fees"
+                ]
+            else:
+                assert channel.peer_policy is None
+            if Capability.OPENER in harness.capabilities:
+                assert channel.opener is Opener(truth["opener"])
             assert channel.peer_id == truth["peer_id"]
+
+    def test_what_a_backend_cannot_give_it_says(self, harness: Harness) -> None:
+        said = " ".join(item.what for item in harness.backend.limitations())
+        for capability in (Capability.FORWARDS, Capability.PEER_POLICY):
+            assert (capability.value in said) is (capability not in harness.capabilities)
 
     def test_forwards_are_read_whole_and_each_page_oldest_first(self, harness: Harness) -> None:
         harness.add_settled_forwards(23)
+        if Capability.FORWARDS not in harness.capabilities:
+            page = harness.backend.forwards(None, limit=10)
+            assert (page.forwards, page.next_index) == ((), None)
+            limitation = next(
+                item
+                for item in harness.backend.limitations()
+                if item.what == Capability.FORWARDS.value
+            )
+            assert "activity" in limitation.heuristics
+            return
         forwards: list[Forward] = []
         since: int | None = None
         for _ in range(10):
@@ -67,7 +86,8 @@ class TestBackendContract:
         assert (applied.base_fee_msat, applied.fee_ppm) == (0, 777)
         read_back = harness.backend.get_policy(scid)
         assert (read_back.base_fee_msat, read_back.fee_ppm) == (0, 777)
-        assert (read_back.htlc_min_msat, read_back.htlc_max_msat) == (htlc_min, htlc_max)
+        if Capability.HTLC_LIMITS in harness.capabilities:
+            assert (read_back.htlc_min_msat, read_back.htlc_max_msat) == (htlc_min, htlc_max)
 
     def test_an_unknown_channel_is_refused(self, harness: Harness) -> None:
         with pytest.raises(BackendRefused, match=r"not found|no channel"):
