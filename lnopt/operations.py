@@ -63,12 +63,10 @@ class Operations:
             self.metrics = LnoptMetrics()
             sinks.append(self.metrics)
         dispatcher = AlertDispatcher(store, sinks, config=alerts_config, now_s=clock())
-        backend = optimizer.backend
         self.watch = AlertWatch(
             dispatcher,
             store,
-            backend,
-            backend_name=backend.name,
+            optimizer.backend,
             config=alerts_config,
             clock=clock,
         )

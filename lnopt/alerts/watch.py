@@ -13,6 +13,7 @@ from lnopt.alerts.failures import MINUTE_S, FailureSpikeWatcher, failure_spikes
 from lnopt.alerts.faults import breaker_open, scheduler_failure, store_failure
 from lnopt.alerts.fees import fee_changed_alert
 from lnopt.alerts.offline import offline_peers
+from lnopt.backends.base import Backend
 from lnopt.config import AlertsConfig
 from lnopt.errors import StoreError
 from lnopt.executor import BatchResult
@@ -30,16 +31,14 @@ class AlertWatch:
         self,
         dispatcher: AlertDispatcher,
         store: Store,
-        backend: object,
+        backend: Backend,
         *,
-        backend_name: str,
         config: Callable[[], AlertsConfig],
         clock: Callable[[], float],
     ) -> None:
         self._dispatcher = dispatcher
         self._store = store
         self._backend = backend
-        self._backend_name = backend_name
         self._config = config
         self._clock = clock
         self._spikes = FailureSpikeWatcher(config, clock=clock)
@@ -104,8 +103,4 @@ class AlertWatch:
         )
 
     def _breaker(self, now_s: float) -> Alert | None:
-        try:
-            return breaker_open(self._backend.health(), name=self._backend_name, now_s=now_s)
-        except Exception:
-            logger.exception("event=health_unreadable backend=%s", self._backend_name)
-            return None
+        return breaker_open(self._backend.health(), name=self._backend.name, now_s=now_s)
