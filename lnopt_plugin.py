@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
 """lnopt as a Core Lightning plugin: options, RPC methods, ``forward_event``, background work.
 
-Glue only. Every method drives the :class:`~lnopt.service.Optimizer`; parameters are read and
-results rendered by :mod:`lnopt.rpc`; the options are declared and read by
+Glue only. The methods are :mod:`lnopt.methods`' (shared with the command line): each drives
+the :class:`~lnopt.service.Optimizer`, its parameters read and results rendered by
+:mod:`lnopt.rpc`; the store, optimizer and scheduler are a :class:`~lnopt.service.Service`
+(shared with the standalone runner); the options are declared and read by
 :mod:`lnopt.plugin_options`. pyln-client dispatches every call and notification in one loop, so
 nothing slow runs there: ``forward_event`` hands the event to the recorder's bounded queue,
 method calls run on worker threads and answer when done, and recovery, backfill and the
@@ -17,7 +19,6 @@ import inspect
 import logging
 import queue
 import threading
-import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -28,14 +29,15 @@ from pyln.client.plugin import Request, RpcException
 from lnopt import rpc
 from lnopt.backends.cln import ClnBackend
 from lnopt.errors import InvalidRequest, LnoptError
+from lnopt.methods import Methods
 from lnopt.plugin_options import GuardOption, add_options, read_settings, with_guard_option
 from lnopt.recorder import ForwardRecorder
-from lnopt.service import ALL, Optimizer, Scheduler, parse_mode
-from lnopt.store import Store
+from lnopt.service import Optimizer, Service, parse_mode
 
 logger = logging.getLogger("lnopt.plugin")
 
 WORKER_THREADS = 2
+SHUTDOWN_WAIT_S = 5.0  # how long a scheduled run in progress may hold up the node's shutdown
 UNEXPECTED_ERROR_CODE = -32603
 
 
@@ -43,10 +45,8 @@ class LnoptApp:
     """Everything the running plugin holds; set up by ``init``, torn down at exit."""
 
     def __init__(self) -> None:
-        self._optimizer: Optimizer | None = None
-        self._store: Store | None = None
+        self._service: Service | None = None
         self._recorder: ForwardRecorder | None = None
-        self._scheduler: Scheduler | None = None
         self._jobs: queue.SimpleQueue[tuple[Request, Callable[[], Any]] | None] = (
             queue.SimpleQueue()
         )
@@ -54,9 +54,9 @@ class LnoptApp:
 
     @property
     def optimizer(self) -> Optimizer:
-        if self._optimizer is None:
+        if self._service is None:
             raise InvalidRequest("lnopt is not initialised (it was disabled at start-up)")
-        return self._optimizer
+        return self._service.optimizer
 
     # --- life cycle ------------------------------------------------------------------------
 
@@ -64,22 +64,18 @@ class LnoptApp:
         lightning_dir = str(configuration["lightning-dir"])
         try:
             settings = read_settings(options, lightning_dir)
-            store = Store(settings.db_path, retention_days=settings.config.store.retention_days)
+            backend = ClnBackend.from_socket(
+                Path(lightning_dir) / str(configuration["rpc-file"]),
+                graph_refresh_s=settings.config.graph.refresh_s,
+            )
+            service = Service.open(backend, settings)
         except LnoptError as exc:
             logger.warning("event=disabled reason=%r", str(exc))
             return {"disable": f"lnopt: {exc}"}
-        backend = ClnBackend.from_socket(
-            Path(lightning_dir) / str(configuration["rpc-file"]),
-            graph_refresh_s=settings.config.graph.refresh_s,
-        )
-        self._store = store
-        self._optimizer = Optimizer(
-            backend, store, settings.config, mode=settings.mode, interval_s=settings.interval_s
-        )
-        self._recorder = ForwardRecorder(store)
+        self._service = service
+        self._recorder = ForwardRecorder(service.store)
         self._recorder.start()
-        self._scheduler = Scheduler(self._optimizer)
-        self._scheduler.start()
+        service.start()
         for n in range(WORKER_THREADS):
             worker = threading.Thread(target=self._work, name=f"lnopt-rpc-{n}", daemon=True)
             worker.start()
@@ -94,16 +90,14 @@ class LnoptApp:
 
     def stop(self) -> None:
         """Finish what is queued and close the store (idempotent)."""
-        if self._scheduler is not None:
-            self._scheduler.stop()
         if self._recorder is not None:
             self._recorder.stop()
         for _ in self._workers:
             self._jobs.put(None)
         self._workers.clear()
-        if self._store is not None:
-            self._store.close()
-        self._scheduler = self._recorder = self._store = None
+        if self._service is not None:
+            self._service.close(SHUTDOWN_WAIT_S)
+        self._recorder = None
 
     # --- events and calls ------------------------------------------------------------------
 
@@ -129,8 +123,8 @@ class LnoptApp:
 
     def set_interval(self, value: Any) -> None:
         self.optimizer.set_interval(rpc.read_int("lnopt-interval", value))
-        if self._scheduler is not None:
-            self._scheduler.wake()
+        if self._service is not None:
+            self._service.scheduler.wake()
 
     def set_guard(self, spec: GuardOption, value: Any) -> None:
         optimizer = self.optimizer
@@ -210,70 +204,9 @@ def background_method(app: LnoptApp, handler: Callable[..., Any]) -> Callable[..
 
 
 def _add_methods(plugin: Plugin, app: LnoptApp) -> None:
-    def score(channel: Any = None) -> Any:
-        """Score our channels (or one): the score, its confidence and the eight parts, each
-        with its score, confidence, explanation and raw values; and how fresh the graph is."""
-        found = app.optimizer.score(rpc.read_optional_channel(channel))
-        return rpc.score_report_json(found, now_s=time.time())
-
-    def recommend(channel: Any = None) -> Any:
-        """What lnopt would do with each channel (or one), and why: the decision, its reasons
-        and confidence, the proposed policy, the expected impact and the guard's verdict; and
-        the proposals queued for lnopt-approve."""
-        found = app.optimizer.recommend(rpc.read_optional_channel(channel))
-        return rpc.recommendations_json(found, app.optimizer.proposals())
-
-    def apply(channel: Any = ALL, dryrun: Any = True) -> Any:
-        """Apply the recommended fee changes of one channel or all, within the guard's limits.
-        A dry run (the default) shows what would change; dryrun=false changes the node."""
-        target, dry = rpc.read_target("channel", channel), rpc.read_bool("dryrun", dryrun)
-        return rpc.batch_json(app.optimizer.apply(target, dryrun=dry))
-
-    def approve(proposal: Any) -> Any:
-        """Apply a proposal queued in advise mode (its id), or all of them (all)."""
-        return rpc.batch_json(app.optimizer.approve(rpc.read_target("proposal", proposal)))
-
-    def reject(proposal: Any) -> Any:
-        """Drop a proposal queued in advise mode (its id)."""
-        proposal_id = rpc.read_int("proposal", proposal, minimum=1)
-        return rpc.proposal_json(app.optimizer.reject(proposal_id))
-
-    def rollback(target: Any, dryrun: Any = True) -> Any:
-        """Restore the fees before a change (its id, e.g. 42), a batch (b7), a channel's latest
-        change (its short channel id) or the last batch (last). A dry run (the default) shows
-        what would be restored; dryrun=false changes the node."""
-        chosen, dry = rpc.read_target("target", target), rpc.read_bool("dryrun", dryrun)
-        return rpc.batch_json(app.optimizer.rollback(chosen, dryrun=dry))
-
-    def history(channel: Any = None, since: Any = None, limit: Any = 100) -> Any:
-        """Decisions and fee changes, newest first, of one channel or all, since a unix time."""
-        found = app.optimizer.history(
-            rpc.read_optional_channel(channel),
-            since_s=rpc.read_time("since", since),
-            limit=rpc.read_int("limit", limit, minimum=1),
-        )
-        return rpc.history_json(found)
-
-    def status() -> Any:
-        """Mode, schedule, last and next run, counts, store, graph freshness, guard limits."""
-        return rpc.status_json(app.optimizer.status(), now_s=time.time())
-
-    def report(days: Any = 7) -> Any:
-        """The shadow report over the last days: what lnopt would have changed and why, the
-        activity it saw, and fee income before and after the changes it made."""
-        return rpc.report_json(app.optimizer.report(rpc.read_int("days", days, minimum=1)))
-
-    for name, handler in (
-        ("lnopt-score", score),
-        ("lnopt-recommend", recommend),
-        ("lnopt-apply", apply),
-        ("lnopt-approve", approve),
-        ("lnopt-reject", reject),
-        ("lnopt-rollback", rollback),
-        ("lnopt-history", history),
-        ("lnopt-status", status),
-        ("lnopt-report", report),
-    ):
+    methods = Methods(lambda: app.optimizer)
+    for verb, handler in methods.by_name().items():
+        name = f"lnopt-{verb}"
         method = background_method(app, handler)
         plugin.add_method(name, method, background=True, description=handler.__doc__)
 
