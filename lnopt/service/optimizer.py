@@ -51,8 +51,9 @@ logger = logging.getLogger(__name__)
 DAY_S = 86_400
 _SHADOW_REFUSAL = (
     "lnopt is in shadow mode: it decides and logs but never changes the node. To change fees, "
-    "switch mode first (lightning-cli setconfig lnopt-mode advise, or auto), or pass "
-    "dryrun=true to see what would change"
+    "switch mode first (lightning-cli setconfig lnopt-mode advise, or auto; for lnopt run, "
+    "--mode or mode: in its settings file), or pass dryrun=true (on the command line: leave "
+    "out --no-dry-run) to see what would change"
 )
 
 

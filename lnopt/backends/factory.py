@@ -1,0 +1,86 @@
+"""Build the backend a standalone runner drives from its settings.
+
+Core Lightning is reached over lightningd's ``lightning-rpc`` socket. LNbits and LND are reached
+over HTTP with credentials kept in lnopt's encrypted vault (:mod:`lnopt.security`), named by
+the settings and read only here; the LNbits and LND modules are imported only when that
+backend is asked for.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from pathlib import Path
+
+from lnopt.backends.base import Backend
+from lnopt.errors import ConfigError
+
+
+class BackendKind(enum.Enum):
+    CLN = "cln"
+    LNBITS = "lnbits"
+    LND = "lnd"
+
+
+@dataclass(frozen=True)
+class ClnSettings:
+    rpc_file: Path  # lightningd's lightning-rpc socket
+
+
+@dataclass(frozen=True)
+class LnbitsSettings:
+    url: str
+    token_credential: str  # the vault record holding the node-scoped Bearer token
+    graph_file: Path | None = None  # a listchannels file for the network graph
+
+
+@dataclass(frozen=True)
+class LndSettings:
+    url: str
+    macaroon_credential: str  # the vault record holding lnopt's macaroon
+    tls_cert_credential: str  # the vault record holding the node's tls.cert
+
+
+@dataclass(frozen=True)
+class VaultSettings:
+    path: Path
+    passphrase_file: Path | None = None
+
+
+NodeSettings = ClnSettings | LnbitsSettings | LndSettings
+
+
+def build_backend(node: NodeSettings, vault: VaultSettings, *, graph_refresh_s: int) -> Backend:
+    """The backend ``node`` names; credentials are read from ``vault``."""
+    if isinstance(node, ClnSettings):
+        from lnopt.backends.cln import ClnBackend
+
+        return ClnBackend.from_socket(node.rpc_file, graph_refresh_s=graph_refresh_s)
+    if isinstance(node, LnbitsSettings):
+        from lnopt.backends.lnbits import LnbitsBackend
+
+        (token,) = _credentials(vault, node.token_credential)
+        lnbits: Backend = LnbitsBackend(
+            node.url, token=token.decode("utf-8"), graph_file=node.graph_file
+        )
+        return lnbits
+    from lnopt.backends.lnd import LndBackend
+
+    macaroon, tls_cert = _credentials(vault, node.macaroon_credential, node.tls_cert_credential)
+    lnd: Backend = LndBackend(node.url, macaroon=macaroon, tls_cert_pem=tls_cert)
+    return lnd
+
+
+def _credentials(vault: VaultSettings, *names: str) -> tuple[bytes, ...]:
+    """The secrets recorded under ``names`` in the vault (a :class:`ConfigError` if there is no
+    vault file, a :class:`~lnopt.errors.CredentialError` for a missing record or a wrong
+    passphrase)."""
+    from lnopt.security import Vault, read_passphrase
+
+    if not vault.path.is_file():
+        raise ConfigError(
+            f"vault: {vault.path} does not exist; store the credentials first "
+            f"(lnopt credentials add NAME --kind KIND --vault {vault.path})"
+        )
+    opened = Vault.open(vault.path, read_passphrase(passphrase_file=vault.passphrase_file))
+    return tuple(opened.get(name) for name in names)
