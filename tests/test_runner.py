@@ -4,7 +4,10 @@ next start, and each one-shot command answers what the plugin's method answers."
 
 from __future__ import annotations
 
+import json
 import signal
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,12 +15,14 @@ from typing import Any
 
 import pytest
 
+from lnopt.service.node_lock import lock_path
 from lnopt.store import JournalStatus
 from tests.plugin_harness import PluginProcess, short_lightning_dir, wait_for
 from tests.runner_harness import (
     DB_FILE,
     RPC_FILE,
     RunnerProcess,
+    environment,
     fees,
     idle_and_balanced_state,
     lnopt,
@@ -309,6 +314,51 @@ def test_apply_and_rollback_change_the_node_only_with_no_dry_run(
     assert fees(node) == after
     lnopt_json(ldir, "rollback", "b1", "--no-dry-run", *auto)
     assert fees(node) == before
+
+
+def test_a_command_that_changes_the_node_waits_while_another_process_acts_on_it(
+    ldir: Path, node: StandinNode
+) -> None:
+    # Given another process holding the node (as the runner does during a run)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_THE_NODE, str(lock_path(ldir / DB_FILE))],
+        env=environment(ldir),
+        stdout=subprocess.PIPE,
+        stdin=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == "held\n"
+        # When an apply is started
+        apply = ["apply", "--no-dry-run", "--mode", "auto", *node_args(ldir)]
+        applying = subprocess.Popen(
+            [sys.executable, "-m", "lnopt", *apply],
+            cwd=ldir,
+            env=environment(ldir),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        # Then it changes nothing until the other process lets go
+        with pytest.raises(subprocess.TimeoutExpired):
+            applying.wait(timeout=15)
+        assert node.calls_to("setchannel") == []
+    finally:
+        holder.communicate("release\n", timeout=30)
+    out, err = applying.communicate(timeout=120)
+    assert applying.returncode == 0, err
+    assert {c["status"] for c in json.loads(out)["changes"]} == {"done"}
+    assert node.calls_to("setchannel")
+
+
+HOLD_THE_NODE = """
+import sys
+from pathlib import Path
+from lnopt.service.node_lock import NodeLock
+with NodeLock(Path(sys.argv[1])):
+    print("held", flush=True)
+    sys.stdin.readline()
+"""
 
 
 def test_a_real_apply_in_shadow_mode_is_refused_with_what_to_do(

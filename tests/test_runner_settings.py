@@ -104,6 +104,8 @@ def test_the_http_backends_take_their_urls_and_credential_names() -> None:
 
 
 CLN = ["--backend", "cln", "--rpc-file", "/nonexistent/lightning-rpc"]
+LNBITS = ["--backend", "lnbits", "--lnbits-url", "https://lnbits.example"]
+LND = ["--backend", "lnd", "--lnd-url", "https://127.0.0.1:8080"]
 BAD_SETTINGS: dict[str, tuple[list[str], str, str]] = {
     # case: (arguments, settings file text or "", the message expected after "lnopt: ")
     "unknown key in the file": (
@@ -207,6 +209,29 @@ def test_bad_settings_are_one_line_naming_the_key_and_what_is_accepted(
     assert code == 2
     assert err.startswith("lnopt: ") and err.count("\n") == 1, err
     assert re.search(expected, err), err
+
+
+@pytest.mark.parametrize(
+    "node",
+    [
+        [*LNBITS, "--lnbits-token-credential", "lnbits-token"],
+        [*LND, "--lnd-macaroon-credential", "mac", "--lnd-tls-cert-credential", "cert"],
+    ],
+    ids=["lnbits", "lnd"],
+)
+def test_credentials_without_a_vault_say_how_to_store_them(
+    node: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    vault = tmp_path / "credentials.vault"
+
+    code = main(["status", *node, "--vault", str(vault)])
+
+    assert code == 2
+    assert capsys.readouterr().err == (
+        f"lnopt: vault: {vault} does not exist; store the credentials first "
+        f"(lnopt credentials add NAME --kind KIND --vault {vault})\n"
+    )
+    assert not vault.exists()
 
 
 def test_a_missing_settings_file_is_named(

@@ -57,16 +57,21 @@ def build_backend(node: NodeSettings, vault: VaultSettings, *, graph_refresh_s: 
 
         return ClnBackend.from_socket(node.rpc_file, graph_refresh_s=graph_refresh_s)
     if isinstance(node, LnbitsSettings):
+        (token,) = _credentials(vault, node.token_credential)
+        if not token.isascii() or not token.strip():
+            raise ConfigError(
+                f"lnbits-token-credential: the vault record {node.token_credential!r} does not "
+                "hold an LNbits access token (text); store the token itself"
+            )
         from lnopt.backends.lnbits import LnbitsBackend
 
-        (token,) = _credentials(vault, node.token_credential)
         lnbits: Backend = LnbitsBackend(
-            node.url, token=token.decode("utf-8"), graph_file=node.graph_file
+            node.url, token=token.decode("ascii").strip(), graph_file=node.graph_file
         )
         return lnbits
+    macaroon, tls_cert = _credentials(vault, node.macaroon_credential, node.tls_cert_credential)
     from lnopt.backends.lnd import LndBackend
 
-    macaroon, tls_cert = _credentials(vault, node.macaroon_credential, node.tls_cert_credential)
     lnd: Backend = LndBackend(node.url, macaroon=macaroon, tls_cert_pem=tls_cert)
     return lnd
 
@@ -75,12 +80,12 @@ def _credentials(vault: VaultSettings, *names: str) -> tuple[bytes, ...]:
     """The secrets recorded under ``names`` in the vault (a :class:`ConfigError` if there is no
     vault file, a :class:`~lnopt.errors.CredentialError` for a missing record or a wrong
     passphrase)."""
-    from lnopt.security import Vault, read_passphrase
-
     if not vault.path.is_file():
         raise ConfigError(
             f"vault: {vault.path} does not exist; store the credentials first "
             f"(lnopt credentials add NAME --kind KIND --vault {vault.path})"
         )
+    from lnopt.security import Vault, read_passphrase
+
     opened = Vault.open(vault.path, read_passphrase(passphrase_file=vault.passphrase_file))
     return tuple(opened.get(name) for name in names)

@@ -159,7 +159,4 @@ def _one_shot(verb: str, params: tuple[Param, ...]) -> Callable[[argparse.Namesp
 def _run_command(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.WARNING, format=LOG_FORMAT, stream=sys.stderr)
     logging.getLogger("lnopt").setLevel(logging.INFO)
-    settings = settings_of(args)
-    stop = daemon.StopSignal()
-    stop.install()
-    return daemon.run(settings, stop)
+    return daemon.run(settings_of(args))

@@ -48,12 +48,15 @@ class StopSignal:
             pass
 
 
-def run(settings: RunnerSettings, stop: StopSignal) -> int:
-    """Run until ``stop`` is received; returns the exit status (0)."""
+def run(settings: RunnerSettings) -> int:
+    """Run until SIGTERM or SIGINT; returns the exit status (0). The signals are caught from
+    the moment the backend is built (its credentials read) and before the store is opened."""
     service_settings = settings.service
     backend = build_backend(
         settings.node, settings.vault, graph_refresh_s=service_settings.config.graph.refresh_s
     )
+    stop = StopSignal()
+    stop.install()
     service = Service.open(backend, service_settings, backfill_before_runs=True)
     try:
         logger.info(

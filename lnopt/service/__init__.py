@@ -19,8 +19,10 @@ rollback targets), :mod:`~lnopt.service.scheduler` (the background thread) and
 value types it answers with and the read-only views live in :mod:`lnopt.reports`.
 
 Thread safety: everything that reads the node and may act on it holds one lock, so a scheduled
-run and an operator's call never interleave; :meth:`Optimizer.status`, :meth:`Optimizer.history`
-and :meth:`Optimizer.report` read only the store and never wait for it.
+run and an operator's call never interleave (a :class:`Service` makes it a
+:class:`~lnopt.service.node_lock.NodeLock`, which other processes on the same store wait for
+too); :meth:`Optimizer.status`, :meth:`Optimizer.history` and :meth:`Optimizer.report` read
+only the store and never wait for it.
 """
 
 from lnopt.reports import (

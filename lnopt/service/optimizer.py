@@ -6,6 +6,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 
 from lnopt.backends.base import Backend
@@ -77,6 +78,7 @@ class Optimizer:
         mode: Mode = Mode.SHADOW,
         interval_s: int = 3600,
         clock: Callable[[], float] = time.time,
+        lock: AbstractContextManager[object] | None = None,
     ) -> None:
         self._backend = backend
         self._store = store
@@ -85,7 +87,7 @@ class Optimizer:
         self._interval_s = _non_negative("interval", interval_s)
         self._clock = clock
         self._executor = Executor(backend, store, clock=clock)
-        self._lock = threading.RLock()
+        self._lock = lock if lock is not None else threading.RLock()
         self._started_s = clock()
         self._graph: NetworkGraph | None = None
         self._graph_read_s: float | None = None

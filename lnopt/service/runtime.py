@@ -10,6 +10,7 @@ from pathlib import Path
 from lnopt.backends.base import Backend
 from lnopt.config import Config
 from lnopt.model import Mode
+from lnopt.service.node_lock import NodeLock, lock_path
 from lnopt.service.optimizer import Optimizer
 from lnopt.service.scheduler import Scheduler
 from lnopt.store import Store
@@ -30,7 +31,9 @@ class Settings:
 class Service:
     """The store, the optimizer and its scheduler for one backend.
 
-    :meth:`open` opens the store (a :class:`~lnopt.errors.StoreError` if it cannot);
+    :meth:`open` opens the store (a :class:`~lnopt.errors.StoreError` if it cannot), and gives
+    the optimizer a :class:`~lnopt.service.node_lock.NodeLock` beside it, so that processes
+    sharing the store act on the node one at a time;
     :meth:`start` starts the scheduler (recovery, backfill, then the scheduled runs);
     :meth:`close` lets a run in progress finish, stops the scheduler and closes the store.
     ``backfill_before_runs`` reads the node's forwarding history again before each scheduled
@@ -49,7 +52,12 @@ class Service:
     ) -> Service:
         store = Store(settings.db_path, retention_days=settings.config.store.retention_days)
         optimizer = Optimizer(
-            backend, store, settings.config, mode=settings.mode, interval_s=settings.interval_s
+            backend,
+            store,
+            settings.config,
+            mode=settings.mode,
+            interval_s=settings.interval_s,
+            lock=NodeLock(lock_path(settings.db_path)),
         )
         scheduler = Scheduler(optimizer, backfill_before_runs=backfill_before_runs)
         return cls(store, optimizer, scheduler)
