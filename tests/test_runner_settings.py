@@ -14,8 +14,10 @@ from lnopt.backends.factory import BackendKind, ClnSettings, LnbitsSettings, Lnd
 from lnopt.cli import main
 from lnopt.model import Mode
 from lnopt.runner.settings import SETTING_NAMES, resolve_settings
+from lnopt.security import CredentialKind, KdfParams, Vault
 from tests.factories import node_id
 from tests.runner_harness import environment
+from tests.secret_scan import assert_no_secret
 
 PEER = node_id(3)
 
@@ -211,27 +213,114 @@ def test_bad_settings_are_one_line_naming_the_key_and_what_is_accepted(
     assert re.search(expected, err), err
 
 
-@pytest.mark.parametrize(
-    "node",
-    [
-        [*LNBITS, "--lnbits-token-credential", "lnbits-token"],
-        [*LND, "--lnd-macaroon-credential", "mac", "--lnd-tls-cert-credential", "cert"],
-    ],
-    ids=["lnbits", "lnd"],
-)
-def test_credentials_without_a_vault_say_how_to_store_them(
-    node: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+LNBITS_NODE = [*LNBITS, "--lnbits-token-credential", "lnbits-token"]
+LND_NODE = [*LND, "--lnd-macaroon-credential", "lnd-mac", "--lnd-tls-cert-credential", "lnd-cert"]
+PASSPHRASE = "correct horse battery staple"
+TOKEN = b"5f1c0ffee0ddba11ab1ec0de5eedfa11"
+MACAROON = bytes(range(7, 120))
+TINY_KDF = KdfParams(memory_kib=8, iterations=1, lanes=1)  # quick to derive, for tests only
+
+
+@pytest.fixture
+def vault(tmp_path: Path) -> Path:
+    """A vault holding an LNbits token and an LND macaroon, but no TLS certificate."""
+    path = tmp_path / "credentials.vault"
+    opened = Vault.open(path, PASSPHRASE, kdf=TINY_KDF)
+    opened.put("lnbits-token", TOKEN, kind=CredentialKind.LNBITS_TOKEN)
+    opened.put("lnd-mac", MACAROON, kind=CredentialKind.LND_MACAROON)
+    opened.put("lnd-cert-typo", b"-----BEGIN CERTIFICATE-----", kind=CredentialKind.LND_TLS_CERT)
+    return path
+
+
+def passphrase_file(tmp_path: Path, text: str) -> Path:
+    path = write(tmp_path / "passphrase", text)
+    path.chmod(0o600)
+    return path
+
+
+VAULT_PROBLEMS: dict[str, tuple[list[str], str, str]] = {
+    # case: (node settings, passphrase, the message expected after "lnopt: ")
+    "a credential missing from the vault": (
+        LND_NODE,
+        PASSPHRASE,
+        r"there is no credential named 'lnd-cert' in .*credentials.vault; "
+        r"`lnopt credentials list` shows what it holds",
+    ),
+    "a credential of the wrong kind": (
+        [*LND, "--lnd-macaroon-credential", "lnbits-token", "--lnd-tls-cert-credential", "x"],
+        PASSPHRASE,
+        r"lnd-macaroon-credential: the vault record 'lnbits-token' holds an lnbits-token, not an "
+        r"lnd-macaroon",
+    ),
+    "a wrong passphrase": (LNBITS_NODE, "not the passphrase", r"wrong passphrase for .*vault"),
+}
+
+
+@pytest.mark.parametrize("case", list(VAULT_PROBLEMS))
+def test_a_credential_that_cannot_be_read_is_named_and_no_secret_is_shown(
+    case: str, vault: Path, tmp_path: Path
+) -> None:
+    node, passphrase, expected = VAULT_PROBLEMS[case]
+    credentials = [
+        "--vault",
+        str(vault),
+        "--passphrase-file",
+        str(passphrase_file(tmp_path, passphrase)),
+    ]
+
+    done = subprocess.run(
+        [sys.executable, "-m", "lnopt", "status", *node, *credentials],
+        env=environment(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.startswith("lnopt: ") and done.stderr.count("\n") == 1, done.stderr
+    assert re.search(expected, done.stderr), done.stderr
+    assert_no_secret(
+        [("stderr", done.stderr), ("stdout", done.stdout)], [TOKEN, MACAROON, PASSPHRASE]
+    )
+
+
+def test_credentials_without_a_vault_say_how_to_make_one(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     vault = tmp_path / "credentials.vault"
+    secret_file = passphrase_file(tmp_path, PASSPHRASE)
 
-    code = main(["status", *node, "--vault", str(vault)])
+    code = main(
+        ["status", *LNBITS_NODE, "--vault", str(vault), "--passphrase-file", str(secret_file)]
+    )
 
     assert code == 2
     assert capsys.readouterr().err == (
-        f"lnopt: vault: {vault} does not exist; store the credentials first "
-        f"(lnopt credentials add NAME --kind KIND --vault {vault})\n"
+        f"lnopt: there is no vault at {vault}; `lnopt credentials add` creates one\n"
     )
     assert not vault.exists()
+
+
+def test_credentials_without_a_passphrase_name_where_it_is_looked_for(
+    vault: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    env = environment(tmp_path)
+    env.pop("LNOPT_PASSPHRASE_FILE", None)
+
+    done = subprocess.run(
+        [sys.executable, "-m", "lnopt", "status", *LNBITS_NODE, "--vault", str(vault)],
+        env=env,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+    assert done.returncode == 2
+    assert done.stderr.startswith("lnopt: no vault passphrase was given; lnopt reads it from")
+    assert "$CREDENTIALS_DIRECTORY/lnopt-passphrase" in done.stderr
 
 
 def test_a_missing_settings_file_is_named(

@@ -11,9 +11,13 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from lnopt.backends.base import Backend
 from lnopt.errors import ConfigError
+
+if TYPE_CHECKING:
+    from lnopt.security import CredentialKind
 
 
 class BackendKind(enum.Enum):
@@ -56,8 +60,13 @@ def build_backend(node: NodeSettings, vault: VaultSettings, *, graph_refresh_s: 
         from lnopt.backends.cln import ClnBackend
 
         return ClnBackend.from_socket(node.rpc_file, graph_refresh_s=graph_refresh_s)
+    from lnopt.security import CredentialKind
+
     if isinstance(node, LnbitsSettings):
-        (token,) = _credentials(vault, node.token_credential)
+        (token,) = _credentials(
+            vault,
+            Wanted("lnbits-token-credential", node.token_credential, CredentialKind.LNBITS_TOKEN),
+        )
         if not token.isascii() or not token.strip():
             raise ConfigError(
                 f"lnbits-token-credential: the vault record {node.token_credential!r} does not "
@@ -69,23 +78,41 @@ def build_backend(node: NodeSettings, vault: VaultSettings, *, graph_refresh_s: 
             node.url, token=token.decode("ascii").strip(), graph_file=node.graph_file
         )
         return lnbits
-    macaroon, tls_cert = _credentials(vault, node.macaroon_credential, node.tls_cert_credential)
+    macaroon, tls_cert = _credentials(
+        vault,
+        Wanted("lnd-macaroon-credential", node.macaroon_credential, CredentialKind.LND_MACAROON),
+        Wanted("lnd-tls-cert-credential", node.tls_cert_credential, CredentialKind.LND_TLS_CERT),
+    )
     from lnopt.backends.lnd import LndBackend
 
     lnd: Backend = LndBackend(node.url, macaroon=macaroon, tls_cert_pem=tls_cert)
     return lnd
 
 
-def _credentials(vault: VaultSettings, *names: str) -> tuple[bytes, ...]:
-    """The secrets recorded under ``names`` in the vault (a :class:`ConfigError` if there is no
-    vault file, a :class:`~lnopt.errors.CredentialError` for a missing record or a wrong
-    passphrase)."""
-    if not vault.path.is_file():
-        raise ConfigError(
-            f"vault: {vault.path} does not exist; store the credentials first "
-            f"(lnopt credentials add NAME --kind KIND --vault {vault.path})"
-        )
+@dataclass(frozen=True)
+class Wanted:
+    """A credential a backend needs: the setting naming it, the record's name, its kind."""
+
+    setting: str
+    name: str
+    kind: CredentialKind
+
+
+def _credentials(vault: VaultSettings, *wanted: Wanted) -> tuple[bytes, ...]:
+    """The secrets of the ``wanted`` records, each checked to be of its kind; a
+    :class:`~lnopt.errors.CredentialError` for no vault, a missing record or a wrong passphrase
+    (never a secret in the message)."""
     from lnopt.security import Vault, read_passphrase
 
-    opened = Vault.open(vault.path, read_passphrase(passphrase_file=vault.passphrase_file))
-    return tuple(opened.get(name) for name in names)
+    passphrase = read_passphrase(passphrase_file=vault.passphrase_file)
+    opened = Vault.open(vault.path, passphrase, create=False)
+    secrets = []
+    for credential in wanted:
+        kind = opened.info(credential.name).kind
+        if kind is not credential.kind:
+            raise ConfigError(
+                f"{credential.setting}: the vault record {credential.name!r} holds an "
+                f"{kind.value}, not an {credential.kind.value}; name the record that does"
+            )
+        secrets.append(opened.get(credential.name))
+    return tuple(secrets)

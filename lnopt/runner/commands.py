@@ -22,6 +22,7 @@ from lnopt.backends.factory import build_backend
 from lnopt.methods import Methods
 from lnopt.runner import daemon
 from lnopt.runner.settings import SETTINGS, RunnerSettings, ValueKind, resolve_settings
+from lnopt.security.redaction import install_redaction
 from lnopt.service import Service
 
 SETTINGS_FILE = "settings"
@@ -138,7 +139,7 @@ def score_command(args: argparse.Namespace) -> int:
 
 def _one_shot(verb: str, params: tuple[Param, ...]) -> Callable[[argparse.Namespace], int]:
     def command(args: argparse.Namespace) -> int:
-        logging.basicConfig(level=logging.WARNING, format=LOG_FORMAT, stream=sys.stderr)
+        _log_to_stderr(logging.WARNING)
         settings = settings_of(args)
         backend = build_backend(
             settings.node, settings.vault, graph_refresh_s=settings.service.config.graph.refresh_s
@@ -157,6 +158,13 @@ def _one_shot(verb: str, params: tuple[Param, ...]) -> Callable[[argparse.Namesp
 
 
 def _run_command(args: argparse.Namespace) -> int:
-    logging.basicConfig(level=logging.WARNING, format=LOG_FORMAT, stream=sys.stderr)
-    logging.getLogger("lnopt").setLevel(logging.INFO)
+    _log_to_stderr(logging.INFO)
     return daemon.run(settings_of(args))
+
+
+def _log_to_stderr(lnopt_level: int) -> None:
+    """Log lines on stderr (lnopt's from ``lnopt_level``, others' warnings), every secret the
+    vault hands out replaced by ``***``."""
+    logging.basicConfig(level=logging.WARNING, format=LOG_FORMAT, stream=sys.stderr)
+    logging.getLogger("lnopt").setLevel(lnopt_level)
+    install_redaction()

@@ -32,9 +32,9 @@ from lnopt.backends.factory import (
 )
 from lnopt.errors import ConfigError
 from lnopt.plugin_options import DB_FILE, GUARD_OPTIONS, LIST_OPTIONS, read_settings
+from lnopt.security import default_vault_path
 from lnopt.service import Settings
 
-VAULT_FILE = "credentials.vault"
 HOME_STATE_DIR = "~/.lnopt"
 
 
@@ -116,7 +116,7 @@ SETTINGS = (
     ),
     SettingSpec(
         "vault",
-        f"lnopt's encrypted credentials (default: {VAULT_FILE} in the state directory)",
+        "lnopt's encrypted credentials (default: credentials.vault in the state directory)",
         ValueKind.PATH,
     ),
     SettingSpec(
@@ -230,7 +230,7 @@ def resolve_settings(
     values.setdefault("db", str(home / DB_FILE))
     service = read_settings(_service_values(values), Path.cwd(), prefix="")
     vault = VaultSettings(
-        path=_path(values.get("vault")) or home / VAULT_FILE,
+        path=_path(values.get("vault")) or default_vault_path(environ),
         passphrase_file=_path(values.get("passphrase-file")),
     )
     return RunnerSettings(backend, service, _node(backend, values), vault, home)
