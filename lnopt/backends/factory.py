@@ -85,7 +85,9 @@ def build_backend(node: NodeSettings, vault: VaultSettings, *, graph_refresh_s: 
     )
     from lnopt.backends.lnd import LndBackend
 
-    lnd: Backend = LndBackend(node.url, macaroon=macaroon, tls_cert_pem=tls_cert)
+    lnd: Backend = LndBackend(
+        node.url, macaroon=macaroon, tls_cert_pem=tls_cert, graph_refresh_s=graph_refresh_s
+    )
     return lnd
 
 

@@ -41,22 +41,38 @@ class Param:
 
 _CHANNEL = Param("channel", ("--channel",), "a short channel id (default: every channel)")
 _DRY_RUN = Param("dryrun", ("--no-dry-run",), "change the node (default: a dry run)", True)
-ONE_SHOT: dict[str, tuple[Param, ...]] = {
-    "recommend": (_CHANNEL,),
-    "apply": (Param("channel", ("--channel",), "a short channel id or all (default)"), _DRY_RUN),
-    "approve": (Param("proposal", (), "a queued proposal's id, or all"),),
-    "reject": (Param("proposal", (), "a queued proposal's id"),),
+ONE_SHOT: dict[str, tuple[str, tuple[Param, ...]]] = {
+    # verb: (short help, parameters); the method's docstring is the long help
+    "recommend": ("what lnopt would do with each channel, and why", (_CHANNEL,)),
+    "apply": (
+        "apply the recommended fee changes (a dry run unless --no-dry-run)",
+        (Param("channel", ("--channel",), "a short channel id or all (default)"), _DRY_RUN),
+    ),
+    "approve": (
+        "apply a proposal queued in advise mode",
+        (Param("proposal", (), "a queued proposal's id, or all"),),
+    ),
+    "reject": ("drop a proposal queued in advise mode", (Param("proposal", (), "its id"),)),
     "rollback": (
-        Param("target", (), "a change id (42), a batch (b7), a short channel id or last"),
-        _DRY_RUN,
+        "restore the fees before a change (a dry run unless --no-dry-run)",
+        (
+            Param("target", (), "a change id (42), a batch (b7), a short channel id or last"),
+            _DRY_RUN,
+        ),
     ),
     "history": (
-        _CHANNEL,
-        Param("since", ("--since",), "a unix time in seconds"),
-        Param("limit", ("--limit",), "the most decisions and changes to list (default 100)"),
+        "decisions and fee changes, newest first",
+        (
+            _CHANNEL,
+            Param("since", ("--since",), "a unix time in seconds"),
+            Param("limit", ("--limit",), "the most decisions and changes to list (default 100)"),
+        ),
     ),
-    "status": (),
-    "report": (Param("days", ("--days",), "the days to look back (default 7)"),),
+    "status": ("mode, schedule, runs, counts, store, graph and guard limits", ()),
+    "report": (
+        "the shadow report: what lnopt would have changed, and what its changes did",
+        (Param("days", ("--days",), "the days to look back (default 7)"),),
+    ),
 }
 SCORE_PARAMS = (_CHANNEL,)
 
@@ -106,10 +122,9 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:  # type: ignor
     )
     add_settings_options(run)
     run.set_defaults(handler=_run_command)
-    methods = Methods.__dict__
-    for verb, params in ONE_SHOT.items():
-        doc = " ".join(str(methods[verb].__doc__).split())
-        parser = subparsers.add_parser(verb, help=doc.split(". ")[0], description=doc)
+    for verb, (short, params) in ONE_SHOT.items():
+        doc = " ".join(str(getattr(Methods, verb).__doc__).split())
+        parser = subparsers.add_parser(verb, help=short, description=doc)
         add_params(parser, params)
         add_settings_options(parser)
         parser.set_defaults(handler=_one_shot(verb, params))
