@@ -54,6 +54,15 @@ def test_the_file_is_read_and_the_command_line_wins(tmp_path: Path) -> None:
     assert settings.vault.path == tmp_path / "state" / "credentials.vault"
 
 
+def test_an_empty_key_in_the_file_keeps_its_default(tmp_path: Path) -> None:
+    settings_file = write(tmp_path / "settings.yaml", "backend: cln\nrpc-file: /x\ndb:\nvault:\n")
+
+    settings = resolve_settings({}, file=settings_file, environ={"STATE_DIRECTORY": "/srv/lnopt"})
+
+    assert settings.service.db_path == Path("/srv/lnopt/lnopt.sqlite3")
+    assert settings.vault.path == Path("/srv/lnopt/credentials.vault")
+
+
 def test_without_a_state_directory_the_defaults_live_in_the_home_folder(tmp_path: Path) -> None:
     settings = resolve_settings(
         {"backend": "cln", "rpc-file": "/run/lightning-rpc"}, environ={"HOME": str(tmp_path)}

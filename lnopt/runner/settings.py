@@ -175,7 +175,8 @@ def read_settings_file(path: Path) -> dict[str, Any]:
             raise ConfigError(
                 f"settings file {path}: unknown key {name!r}; accepted: {', '.join(SETTING_NAMES)}"
             )
-        settings[spec.name] = _file_value(spec, value, path.parent)
+        if value is not None:  # an empty key is as good as absent: its default applies
+            settings[spec.name] = _file_value(spec, value, path.parent)
     return settings
 
 
@@ -188,8 +189,6 @@ def _yaml_problem(exc: yaml.YAMLError) -> str:
 
 
 def _file_value(spec: SettingSpec, value: Any, folder: Path) -> Any:
-    if value is None:
-        return None
     if spec.kind is ValueKind.LIST:
         items = value if isinstance(value, list) else [value]
         if not all(isinstance(item, str) for item in items):
@@ -211,7 +210,7 @@ def resolve_settings(
     """The runner's settings: the file's (if any) overridden by ``given`` (the command line's,
     by setting name). A :class:`~lnopt.errors.LnoptError` names the bad or missing setting."""
     values = read_settings_file(file) if file is not None else {}
-    values |= {name: value for name, value in given.items() if value is not None}
+    values |= given
     backend = _backend(values.get("backend"))
     for name in values:
         owner = _BY_NAME[name].backend
