@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
 """lnopt as a Core Lightning plugin: options, RPC methods, ``forward_event``, background work.
 
-Glue only. Every method drives the :class:`~lnopt.service.Optimizer`; parameters are read and
-results rendered by :mod:`lnopt.rpc`; the options are declared and read by
+Glue only. The methods are :mod:`lnopt.methods`' (shared with the command line): each drives
+the :class:`~lnopt.service.Optimizer`, its parameters read and results rendered by
+:mod:`lnopt.rpc`; the store, optimizer and scheduler are a :class:`~lnopt.service.Service`
+(shared with the standalone runner); the options are declared and read by
 :mod:`lnopt.plugin_options`. pyln-client dispatches every call and notification in one loop, so
 nothing slow runs there: ``forward_event`` hands the event to the recorder's bounded queue,
 method calls run on worker threads and answer when done, and recovery, backfill and the
@@ -15,11 +17,11 @@ carries a traceback. Parameters are read by :mod:`lnopt.params` and the service'
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import logging
 import queue
 import threading
-import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -27,12 +29,11 @@ from typing import Any
 from pyln.client import Plugin
 from pyln.client.plugin import Request
 
-from lnopt import rpc
 from lnopt.alerts.delivery import NOTIFICATION_TOPIC
 from lnopt.backends.cln import ClnBackend
 from lnopt.errors import InvalidRequest, LnoptError
+from lnopt.methods import Methods
 from lnopt.operations import Operations
-from lnopt.params import read_bool, read_int, read_path, read_short_channel_id, read_time
 from lnopt.plugin_options import (
     GuardOption,
     add_operations_options,
@@ -45,32 +46,20 @@ from lnopt.plugin_options import (
 )
 from lnopt.plugin_protocol import LnoptPlugin
 from lnopt.recorder import ForwardRecorder
-from lnopt.service import ALL, Optimizer, Scheduler, SchedulerState, parse_mode
-from lnopt.service.targets import (
-    parse_proposal_id,
-    read_channel,
-    read_channel_or_all,
-    read_proposal_target,
-    read_rollback_target,
-)
-from lnopt.store import Store
+from lnopt.service import Optimizer, Service, parse_mode
 
 logger = logging.getLogger("lnopt.plugin")
 
 WORKER_THREADS = 2
-HISTORY_LIMIT_MAX = 10_000
-REPORT_DAYS_MAX = 3650
-ALERTS_MAX = 1000
+SHUTDOWN_WAIT_S = 5.0  # how long a scheduled run in progress may hold up the node's shutdown
 
 
 class LnoptApp:
     """Everything the running plugin holds; set up by ``init``, torn down at exit."""
 
     def __init__(self) -> None:
-        self._optimizer: Optimizer | None = None
-        self._store: Store | None = None
+        self._service: Service | None = None
         self._recorder: ForwardRecorder | None = None
-        self._scheduler: Scheduler | None = None
         self._operations: Operations | None = None
         self._notify: Callable[[str, dict[str, Any]], None] | None = None
         self._log: Callable[[str, str], None] | None = None
@@ -80,10 +69,14 @@ class LnoptApp:
         self._workers: list[threading.Thread] = []
 
     @property
-    def optimizer(self) -> Optimizer:
-        if self._optimizer is None:
+    def service(self) -> Service:
+        if self._service is None:
             raise InvalidRequest("lnopt is not initialised (it was disabled at start-up)")
-        return self._optimizer
+        return self._service
+
+    @property
+    def optimizer(self) -> Optimizer:
+        return self.service.optimizer
 
     def deliver_alerts_with(
         self, notify: Callable[[str, dict[str, Any]], None], log: Callable[[str, str], None]
@@ -98,38 +91,35 @@ class LnoptApp:
         try:
             settings = read_settings(options, lightning_dir)
             operations = read_operations(options)
-            config = settings.config
             if operations.max_alerts_per_hour is not None:
-                config = config.with_alerts(max_per_hour=operations.max_alerts_per_hour)
-            store = Store(settings.db_path, retention_days=settings.config.store.retention_days)
+                settings = dataclasses.replace(
+                    settings,
+                    config=settings.config.with_alerts(max_per_hour=operations.max_alerts_per_hour),
+                )
+            backend = ClnBackend.from_socket(
+                Path(lightning_dir) / str(configuration["rpc-file"]),
+                graph_refresh_s=settings.config.graph.refresh_s,
+            )
+            service = Service.open(backend, settings)
         except LnoptError as exc:
             logger.warning("event=disabled reason=%r", str(exc))
             return {"disable": f"lnopt: {exc}"}
         except Exception as exc:  # a start-up lnopt did not foresee still disables it cleanly
             logger.exception("event=disabled (unexpected)")
             return {"disable": f"lnopt could not start ({type(exc).__name__}); see the log"}
-        backend = ClnBackend.from_socket(
-            Path(lightning_dir) / str(configuration["rpc-file"]),
-            graph_refresh_s=settings.config.graph.refresh_s,
-        )
-        optimizer = Optimizer(
-            backend, store, config, mode=settings.mode, interval_s=settings.interval_s
-        )
         try:
             self._operations = Operations(
-                optimizer, store, operations, notify=self._notify, log=self._log
+                service.optimizer, service.store, operations, notify=self._notify, log=self._log
             )
         except LnoptError as exc:
-            store.close()
+            service.close()
             logger.warning("event=disabled reason=%r", str(exc))
             return {"disable": f"lnopt: {exc}"}
-        self._store = store
-        self._optimizer = optimizer
-        self._recorder = ForwardRecorder(store, listener=self._operations.watch)
+        self._service = service
+        self._recorder = ForwardRecorder(service.store, listener=self._operations.watch)
         self._operations.watch_recorder(self._recorder)
         self._recorder.start()
-        self._scheduler = Scheduler(self._optimizer)
-        self._scheduler.start()
+        service.start()
         for n in range(WORKER_THREADS):
             worker = threading.Thread(target=self._work, name=f"lnopt-rpc-{n}", daemon=True)
             worker.start()
@@ -142,13 +132,8 @@ class LnoptApp:
         )
         return None
 
-    def scheduler_state(self) -> SchedulerState | None:
-        return None if self._scheduler is None else self._scheduler.state()
-
     def stop(self) -> None:
         """Finish what is queued and close the store (idempotent)."""
-        if self._scheduler is not None:
-            self._scheduler.stop()
         if self._recorder is not None:
             self._recorder.stop()
         if self._operations is not None:
@@ -157,9 +142,9 @@ class LnoptApp:
         for _ in self._workers:
             self._jobs.put(None)
         self._workers.clear()
-        if self._store is not None:
-            self._store.close()
-        self._scheduler = self._recorder = self._store = None
+        if self._service is not None:
+            self._service.close(SHUTDOWN_WAIT_S)
+        self._recorder = None
 
     # --- events and calls ------------------------------------------------------------------
 
@@ -185,8 +170,8 @@ class LnoptApp:
 
     def set_interval(self, value: Any) -> None:
         self.optimizer.set_interval(read_interval(value))
-        if self._scheduler is not None:
-            self._scheduler.wake()
+        if self._service is not None:
+            self._service.scheduler.wake()
 
     def set_guard(self, spec: GuardOption, value: Any) -> None:
         optimizer = self.optimizer
@@ -251,93 +236,9 @@ def background_method(app: LnoptApp, handler: Callable[..., Any]) -> Callable[..
 
 
 def _add_methods(plugin: Plugin, app: LnoptApp) -> None:
-    def score(channel: Any = None) -> Any:
-        """Score our channels (or one): the score, its confidence and the eight parts, each
-        with its score, confidence, explanation and raw values; and how fresh the graph is."""
-        found = app.optimizer.score(read_channel(channel))
-        return rpc.score_report_json(found, now_s=time.time())
-
-    def recommend(channel: Any = None) -> Any:
-        """What lnopt would do with each channel (or one), and why: the decision, its reasons
-        and confidence, the proposed policy, the expected impact and the guard's verdict; and
-        the proposals queued for lnopt-approve."""
-        found = app.optimizer.recommend(read_channel(channel))
-        answer = rpc.recommendations_json(found, app.optimizer.proposals())
-        return answer | {"hands_off": rpc.hands_off_json(app.optimizer.hands_off())}
-
-    def apply(channel: Any = ALL, dryrun: Any = True) -> Any:
-        """Apply the recommended fee changes of one channel or all, within the guard's limits.
-        A dry run (the default) shows what would change; dryrun=false changes the node."""
-        target, dry = read_channel_or_all(channel), read_bool("dryrun", dryrun)
-        return rpc.batch_json(app.optimizer.apply(target, dryrun=dry))
-
-    def approve(proposal: Any) -> Any:
-        """Apply a proposal queued in advise mode (its id), or all of them (all)."""
-        return rpc.batch_json(app.optimizer.approve(read_proposal_target(proposal)))
-
-    def reject(proposal: Any) -> Any:
-        """Drop a proposal queued in advise mode (its id)."""
-        return rpc.proposal_json(app.optimizer.reject(parse_proposal_id(proposal)))
-
-    def rollback(target: Any, dryrun: Any = True) -> Any:
-        """Restore the fees before a change (its id, e.g. 42), a batch (b7), a channel's latest
-        change (its short channel id) or the last batch (last). A dry run (the default) shows
-        what would be restored; dryrun=false changes the node."""
-        chosen, dry = read_rollback_target(target), read_bool("dryrun", dryrun)
-        return rpc.batch_json(app.optimizer.rollback(chosen, dryrun=dry))
-
-    def history(channel: Any = None, since: Any = None, limit: Any = 100) -> Any:
-        """Decisions and fee changes, newest first, of one channel or all, since a unix time."""
-        found = app.optimizer.history(
-            read_channel(channel),
-            since_s=read_time("since", since),
-            limit=read_int("limit", limit, minimum=1, maximum=HISTORY_LIMIT_MAX),
-        )
-        return rpc.history_json(found)
-
-    def status() -> Any:
-        """Mode, schedule, last and next run, the scheduler, counts, store, graph freshness,
-        guard limits, and the channels lnopt leaves alone and why."""
-        answer = rpc.status_json(
-            app.optimizer.status(), now_s=time.time(), scheduler=app.scheduler_state()
-        )
-        return answer | {"hands_off": rpc.hands_off_json(app.optimizer.hands_off())}
-
-    def report(days: Any = 7, png: Any = None) -> Any:
-        """The shadow report over the last days: what lnopt would have changed and why, the
-        activity it saw, and fee income before and after the changes it made. png=PATH also
-        draws fee income per day with lnopt's changes and each channel's local share."""
-        chosen = read_int("days", days, minimum=1, maximum=REPORT_DAYS_MAX)
-        answer = rpc.report_json(app.optimizer.report(chosen))
-        picture = read_path("png", png)
-        if picture is not None:
-            answer["png"] = str(app.optimizer.report_picture(picture, chosen))
-        return answer
-
-    def alerts(limit: Any = 20) -> Any:
-        """The alerts lnopt delivered lately, newest first: kind, channel or peer, message."""
-        found = app.optimizer.alerts(read_int("limit", limit, minimum=1, maximum=ALERTS_MAX))
-        return rpc.alerts_json(found)
-
-    def release(channel: Any) -> Any:
-        """Hand a channel lnopt left alone (its fee was changed outside lnopt) back to lnopt,
-        which takes the node's fees now as its own."""
-        mark = app.optimizer.release(read_short_channel_id("channel", channel))
-        return rpc.released_json(mark)
-
-    for name, handler in (
-        ("lnopt-score", score),
-        ("lnopt-recommend", recommend),
-        ("lnopt-apply", apply),
-        ("lnopt-approve", approve),
-        ("lnopt-reject", reject),
-        ("lnopt-rollback", rollback),
-        ("lnopt-history", history),
-        ("lnopt-status", status),
-        ("lnopt-report", report),
-        ("lnopt-alerts", alerts),
-        ("lnopt-release", release),
-    ):
+    methods = Methods(lambda: app.service)
+    for verb, handler in methods.by_name().items():
+        name = f"lnopt-{verb}"
         method = background_method(app, handler)
         plugin.add_method(name, method, background=True, description=handler.__doc__)
 

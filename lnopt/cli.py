@@ -1,4 +1,10 @@
-"""The command line: ``python -m lnopt demo | score | sim compare | credentials``."""
+"""The command line: ``python -m lnopt demo | score | sim compare | credentials``, and the
+standalone runner's ``run`` and one-shot commands (:mod:`lnopt.runner.commands`).
+
+``lnopt score --graph FILE --node ID`` scores a public node from gossip alone; without
+``--graph``, ``lnopt score`` scores our own node through its backend (``--backend`` or the
+settings file), as the plugin's ``lnopt-score`` does.
+"""
 
 from __future__ import annotations
 
@@ -13,11 +19,12 @@ from lnopt.backends.gossip import GossipBackend
 from lnopt.config import Config, load_config
 from lnopt.decisions import decide
 from lnopt.demo import DemoParams
-from lnopt.errors import LnoptError
+from lnopt.errors import InvalidRequest, LnoptError
 from lnopt.graph import NetworkGraph
 from lnopt.model import NodeSnapshot
 from lnopt.render import score_table
 from lnopt.rpc import recommendation_json, score_json
+from lnopt.runner import commands as runner_commands
 from lnopt.scoring import score_channels
 from lnopt.security import commands as security_commands
 from lnopt.service import Recommendation
@@ -54,15 +61,20 @@ def build_parser() -> argparse.ArgumentParser:
 
     score = commands.add_parser(
         "score",
-        help="score a public node's channels from a listchannels file",
-        description="Score every channel of NODE from gossip alone. Balances are unknown, so "
-        "the liquidity part has low confidence.",
+        help="score our node's channels (--backend), or a public node's from a listchannels file",
+        description="With --backend (or a settings file): score our node's channels as the "
+        "plugin's lnopt-score does, in JSON. With --graph FILE --node ID: score every channel "
+        "of a public node from gossip alone; balances are unknown, so the liquidity part has "
+        "low confidence.",
     )
-    score.add_argument("--graph", required=True, help="listchannels JSON file (.json or .json.gz)")
-    score.add_argument("--node", required=True, help="the node id whose channels to score")
-    score.add_argument("--config", help="YAML file overriding the defaults")
-    score.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    gossip = score.add_argument_group("a public node from gossip")
+    gossip.add_argument("--graph", help="listchannels JSON file (.json or .json.gz)")
+    gossip.add_argument("--node", help="the node id whose channels to score")
+    gossip.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    runner_commands.add_params(score, runner_commands.SCORE_PARAMS)
+    runner_commands.add_settings_options(score)
     score.set_defaults(handler=_score_command)
+    runner_commands.add_commands(commands)
 
     sim_commands.add_commands(commands)
     security_commands.add_commands(commands)
@@ -106,7 +118,20 @@ def _demo_command(args: argparse.Namespace) -> int:
 
 
 def _score_command(args: argparse.Namespace) -> int:
-    config = load_config(args.config)
+    if args.graph is None and args.node is None:
+        return runner_commands.score_command(args)
+    if args.graph is None or args.node is None:
+        raise InvalidRequest("score from gossip needs both --graph FILE and --node ID")
+    node_settings = [
+        flag for flag in runner_commands.given_settings(args) if flag != "--config"
+    ] + (["--channel"] if hasattr(args, "channel") else [])
+    if node_settings:
+        raise InvalidRequest(
+            f"score --graph scores a public node from gossip and takes only --node, --config "
+            f"and --json, not {', '.join(node_settings)}; leave out --graph to score our "
+            "node through its backend"
+        )
+    config = load_config(getattr(args, "setting_config", None))
     graph = NetworkGraph.load(args.graph)
     rows, table = score_from_gossip(graph, args.node, config)
     if args.json:

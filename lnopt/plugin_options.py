@@ -35,19 +35,20 @@ from lnopt.params import (
     refusal,
     shown,
 )
-from lnopt.service import parse_mode
+from lnopt.service import Settings, parse_mode
 
 DB_FILE = "lnopt.sqlite3"
 
 
 INTERVAL_MAX_S = 31_536_000  # a year
+PREFIX = "lnopt-"  # the plugin's option names: lnopt-<name>
 
 
 @dataclass(frozen=True)
 class GuardOption:
     """A guard limit the operator can set as a plugin option (over the YAML file)."""
 
-    option: str
+    name: str  # the option without its prefix: ``lnopt-<name>`` for the plugin
     key: str  # the GuardLimits field
     description: str
 
@@ -56,24 +57,20 @@ class GuardOption:
         """Fee amounts are 32-bit fields of BOLT 7's channel_update."""
         return largest_whole_number(self.key)
 
+    @property
+    def option(self) -> str:
+        return PREFIX + self.name
+
 
 GUARD_OPTIONS = (
-    GuardOption("lnopt-min-fee-ppm", "min_fee_ppm", "lowest fee rate lnopt may set (ppm)"),
-    GuardOption("lnopt-max-fee-ppm", "max_fee_ppm", "highest fee rate lnopt may set (ppm)"),
-    GuardOption(
-        "lnopt-min-base-fee-msat", "min_base_fee_msat", "lowest base fee lnopt may set (msat)"
-    ),
-    GuardOption(
-        "lnopt-max-base-fee-msat", "max_base_fee_msat", "highest base fee lnopt may set (msat)"
-    ),
-    GuardOption("lnopt-max-step-ppm", "max_step_ppm", "largest fee rate change in one step (ppm)"),
-    GuardOption(
-        "lnopt-max-step-pct", "max_step_pct", "largest fee rate change in one step (percent)"
-    ),
-    GuardOption(
-        "lnopt-max-changes-per-day", "max_changes_per_day", "most fee changes per channel a day"
-    ),
-    GuardOption("lnopt-cooldown", "cooldown_s", "least seconds between two changes of a channel"),
+    GuardOption("min-fee-ppm", "min_fee_ppm", "lowest fee rate lnopt may set (ppm)"),
+    GuardOption("max-fee-ppm", "max_fee_ppm", "highest fee rate lnopt may set (ppm)"),
+    GuardOption("min-base-fee-msat", "min_base_fee_msat", "lowest base fee lnopt may set (msat)"),
+    GuardOption("max-base-fee-msat", "max_base_fee_msat", "highest base fee lnopt may set (msat)"),
+    GuardOption("max-step-ppm", "max_step_ppm", "largest fee rate change in one step (ppm)"),
+    GuardOption("max-step-pct", "max_step_pct", "largest fee rate change in one step (percent)"),
+    GuardOption("max-changes-per-day", "max_changes_per_day", "most fee changes per channel a day"),
+    GuardOption("cooldown", "cooldown_s", "least seconds between two changes of a channel"),
 )
 
 
@@ -81,21 +78,25 @@ GUARD_OPTIONS = (
 class ListOption:
     """A guard list the operator can give as a repeated plugin option (replacing the YAML's)."""
 
-    option: str
+    name: str  # the option without its prefix: ``lnopt-<name>`` for the plugin
     key: str  # the GuardLimits field
     description: str
     read: Callable[[str, Any], str]  # (option, value) -> the checked item
 
+    @property
+    def option(self) -> str:
+        return PREFIX + self.name
+
 
 LIST_OPTIONS = (
     ListOption(
-        "lnopt-exclude-channel",
+        "exclude-channel",
         "exclude_channels",
         "a short channel id lnopt never changes",
         read_short_channel_id,
     ),
     ListOption(
-        "lnopt-exclude-peer",
+        "exclude-peer",
         "exclude_peers",
         "a peer node id whose channels lnopt never changes",
         read_node_id,
@@ -103,38 +104,32 @@ LIST_OPTIONS = (
 )
 
 
-@dataclass(frozen=True)
-class Settings:
-    """The plugin's options, read once at init."""
-
-    mode: Mode
-    interval_s: int
-    config: Config
-    db_path: Path
-
-
-def read_settings(options: Mapping[str, Any], lightning_dir: str) -> Settings:
-    """Settings from init's options; an :class:`LnoptError` names a bad value."""
-    mode = parse_mode(options.get("lnopt-mode", Mode.SHADOW.value), what="lnopt-mode")
-    interval_s = read_interval(options.get("lnopt-interval", 3600))
+def read_settings(
+    options: Mapping[str, Any], base_dir: str | Path, *, prefix: str = PREFIX
+) -> Settings:
+    """Settings from init's options (each named ``prefix`` + its name: ``lnopt-mode``; the
+    standalone runner reads its own settings with no prefix); a relative ``db`` is taken in
+    ``base_dir``. An :class:`LnoptError` names a bad value by its option name."""
+    mode = parse_mode(options.get(f"{prefix}mode", Mode.SHADOW.value), what=f"{prefix}mode")
+    interval_s = read_interval(options.get(f"{prefix}interval", 3600), name=f"{prefix}interval")
     guard: dict[str, Any] = {
-        spec.key: read_guard_option(spec, options[spec.option])
+        spec.key: read_int(prefix + spec.name, options[prefix + spec.name], maximum=spec.maximum)
         for spec in GUARD_OPTIONS
-        if options.get(spec.option) is not None
+        if options.get(prefix + spec.name) is not None
     }
-    for spec in LIST_OPTIONS:
-        values = options.get(spec.option)
-        if values:
-            guard[spec.key] = [spec.read(spec.option, value) for value in values]
-    config_path = read_path("lnopt-config", options.get("lnopt-config"))
+    for listed in LIST_OPTIONS:
+        name = prefix + listed.name
+        if values := options.get(name):
+            guard[listed.key] = [listed.read(name, value) for value in values]
+    config_path = read_path(f"{prefix}config", options.get(f"{prefix}config"))
     config = load_config(config_path, {"guard": guard} if guard else None)
-    db = read_path("lnopt-db", options.get("lnopt-db")) or Path(DB_FILE)
-    return Settings(mode, interval_s, config, db if db.is_absolute() else lightning_dir / db)
+    db = read_path(f"{prefix}db", options.get(f"{prefix}db")) or Path(DB_FILE)
+    return Settings(mode, interval_s, config, db if db.is_absolute() else Path(base_dir) / db)
 
 
-def read_interval(value: Any) -> int:
+def read_interval(value: Any, *, name: str = PREFIX + "interval") -> int:
     """``lnopt-interval``: seconds between scheduled runs, 0 (off) to a year."""
-    return read_int("lnopt-interval", value, maximum=INTERVAL_MAX_S)
+    return read_int(name, value, maximum=INTERVAL_MAX_S)
 
 
 def read_guard_option(spec: GuardOption, value: Any) -> int:

@@ -14,12 +14,15 @@ Parts: :mod:`~lnopt.service.optimizer` (the pipeline, the advise queue, rollback
 :mod:`~lnopt.service.proposals` (which queued proposals still apply when approved),
 :mod:`~lnopt.service.backfill` (reading the node's forwarding history from a stored cursor),
 :mod:`~lnopt.service.targets` (what an operator's request names: modes, channels, proposals,
-rollback targets) and :mod:`~lnopt.service.scheduler` (the background thread). The value types
-it answers with and the read-only views live in :mod:`lnopt.reports`.
+rollback targets), :mod:`~lnopt.service.scheduler` (the background thread) and
+:mod:`~lnopt.service.runtime` (store, optimizer and scheduler opened and closed together). The
+value types it answers with and the read-only views live in :mod:`lnopt.reports`.
 
 Thread safety: everything that reads the node and may act on it holds one lock, so a scheduled
-run and an operator's call never interleave; :meth:`Optimizer.status`, :meth:`Optimizer.history`
-and :meth:`Optimizer.report` read only the store and never wait for it.
+run and an operator's call never interleave (a :class:`Service` makes it a
+:class:`~lnopt.service.node_lock.NodeLock`, which other processes on the same store wait for
+too); :meth:`Optimizer.status`, :meth:`Optimizer.history` and :meth:`Optimizer.report` read
+only the store and never wait for it.
 """
 
 from lnopt.reports import (
@@ -31,6 +34,7 @@ from lnopt.reports import (
     Status,
 )
 from lnopt.service.optimizer import Optimizer
+from lnopt.service.runtime import Service, Settings
 from lnopt.service.scheduler import Scheduler, SchedulerState
 from lnopt.service.targets import ALL, LAST, parse_mode, require_short_channel_id
 
@@ -44,6 +48,8 @@ __all__ = [
     "Scheduler",
     "SchedulerState",
     "ScoreReport",
+    "Service",
+    "Settings",
     "ShadowReport",
     "Status",
     "parse_mode",

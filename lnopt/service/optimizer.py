@@ -6,6 +6,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -56,8 +57,9 @@ logger = logging.getLogger(__name__)
 DAY_S = 86_400
 _SHADOW_REFUSAL = (
     "lnopt is in shadow mode: it decides and logs but never changes the node. To change fees, "
-    "switch mode first (lightning-cli setconfig lnopt-mode advise, or auto), or pass "
-    "dryrun=true to see what would change"
+    "switch mode first (lightning-cli setconfig lnopt-mode advise, or auto; for lnopt run, "
+    "--mode or mode: in its settings file), or pass dryrun=true (on the command line: leave "
+    "out --no-dry-run) to see what would change"
 )
 
 
@@ -81,6 +83,7 @@ class Optimizer:
         mode: Mode = Mode.SHADOW,
         interval_s: int = 3600,
         clock: Callable[[], float] = time.time,
+        lock: AbstractContextManager[object] | None = None,
     ) -> None:
         self._backend = backend
         self._store = store
@@ -89,7 +92,7 @@ class Optimizer:
         self._interval_s = _non_negative("interval", interval_s)
         self._clock = clock
         self._executor = Executor(backend, store, clock=clock)
-        self._lock = threading.RLock()
+        self._lock = lock if lock is not None else threading.RLock()
         self._started_s = clock()
         self._graph: NetworkGraph | None = None
         self._graph_read_s: float | None = None

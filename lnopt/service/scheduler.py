@@ -38,10 +38,19 @@ class Scheduler:
 
     Nothing ends the thread but :meth:`stop`: any failure, of a run or of the schedule itself,
     is logged with its traceback, kept for :meth:`state` and retried a minute later.
+    With ``backfill_before_runs`` every scheduled run is preceded by a backfill, for a driver
+    that receives no ``forward_event`` notifications (the standalone runner).
     """
 
-    def __init__(self, optimizer: Optimizer, *, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        optimizer: Optimizer,
+        *,
+        clock: Callable[[], float] = time.time,
+        backfill_before_runs: bool = False,
+    ) -> None:
         self._optimizer = optimizer
+        self._backfill_before_runs = backfill_before_runs
         self._clock = clock
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -59,7 +68,8 @@ class Scheduler:
     def wake(self) -> None:
         self._wake.set()
 
-    def stop(self, timeout_s: float = 5.0) -> None:
+    def stop(self, timeout_s: float | None = 5.0) -> None:
+        """Stop after the work in progress (waiting up to ``timeout_s``; None: until it ends)."""
         self._stop.set()
         self._wake.set()
         if self._thread is not None:
@@ -99,6 +109,8 @@ class Scheduler:
             self._wake.clear()
             return
         self._not_before_s = now + min(self._optimizer.interval_s, RETRY_S)
+        if self._backfill_before_runs:
+            self._attempt("backfill", self._optimizer.backfill)
         self._attempt("scheduled run", self._optimizer.run_once)
 
     def _attempt(self, what: str, work: Callable[[], object]) -> None:
