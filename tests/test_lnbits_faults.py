@@ -112,6 +112,7 @@ def test_a_long_run_through_faults_loses_nothing_and_doubles_nothing(
     service = Optimizer(backend, store, default_config(), mode=Mode.AUTO, clock=clock)
     outside = random.Random(4)
     touched: dict[str, tuple[float, tuple[int, int]]] = {}
+    left_alone: set[str] = set()
     completed = failed = 0
     breaker_states: set[str] = set()
     outage_calls = outage_faults = 0
@@ -132,6 +133,12 @@ def test_a_long_run_through_faults_loses_nothing_and_doubles_nothing(
                 completed += 1
             except LnoptError:
                 failed += 1  # a runner logs it and carries on; so does this loop
+            left_alone.update(store.hands_off())
+            for scid in store.hands_off():  # the operator hands each back, so lnopt acts again
+                try:
+                    service.release(scid)
+                except LnoptError:
+                    pass  # a fault: it stays left alone until the next round
             breaker_states.add(backend.health().state.value)
             if run in OUTAGE_RUNS:
                 proxy.fault_rate = FAULT_RATE
@@ -167,6 +174,7 @@ def test_a_long_run_through_faults_loses_nothing_and_doubles_nothing(
     assert store.open_journal_entries() == []
     assert lost == 0 and doubled == 0
     assert changes >= RUNS // 2
+    assert left_alone and left_alone <= set(touched)  # only what someone else changed
     assert opened >= 1 and closed >= 1 and "open" in breaker_states
     assert completed + failed == RUNS and completed >= RUNS // 3
     assert last.error is None and backend.health().state.value == "closed"
