@@ -17,7 +17,6 @@ carries a traceback. Parameters are read by :mod:`lnopt.params` and the service'
 
 from __future__ import annotations
 
-import dataclasses
 import inspect
 import logging
 import queue
@@ -43,6 +42,7 @@ from lnopt.plugin_options import (
     read_settings,
     with_alert_cap,
     with_guard_option,
+    with_operations,
 )
 from lnopt.plugin_protocol import LnoptPlugin
 from lnopt.recorder import ForwardRecorder
@@ -91,11 +91,7 @@ class LnoptApp:
         try:
             settings = read_settings(options, lightning_dir)
             operations = read_operations(options)
-            if operations.max_alerts_per_hour is not None:
-                settings = dataclasses.replace(
-                    settings,
-                    config=settings.config.with_alerts(max_per_hour=operations.max_alerts_per_hour),
-                )
+            settings = with_operations(settings, operations)
             backend = ClnBackend.from_socket(
                 Path(lightning_dir) / str(configuration["rpc-file"]),
                 graph_refresh_s=settings.config.graph.refresh_s,

@@ -11,6 +11,7 @@ it disables the plugin with that message, on ``setconfig`` it refuses the new va
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import ipaddress
 from collections.abc import Callable, Mapping
@@ -223,7 +224,7 @@ URL_MAX_CHARS = 2048
 ALERTS_PER_HOUR_MAX = 10_000
 
 
-def _webhook_url(value: Any) -> str | None:
+def _webhook_url(name: str, value: Any) -> str | None:
     if value is None or value == "":
         return None
     accepted = "an http:// or https:// URL with a host"
@@ -234,41 +235,52 @@ def _webhook_url(value: Any) -> str | None:
     # The URL may carry a token: name its size, never its text.
     size = len(value) if isinstance(value, str) else None
     raise InvalidRequest(
-        f"lnopt-alert-webhook must be {accepted}; got "
+        f"{name} must be {accepted}; got "
         + (f"text of {size} characters" if size is not None else shown(value))
     )
 
 
-def _metrics_address(value: Any) -> str:
+def _metrics_address(name: str, value: Any) -> str:
     text = METRICS_ADDRESS if value is None else value
     if isinstance(text, str):
         try:
             return str(ipaddress.ip_address(text.strip()))
         except ValueError:
             pass
-    raise refusal("lnopt-metrics-address", f"an IP address (e.g. {METRICS_ADDRESS} or ::1)", value)
+    raise refusal(name, f"an IP address (e.g. {METRICS_ADDRESS} or ::1)", value)
 
 
-def _alert_cap(value: Any) -> int:
-    return read_int("lnopt-alert-max-per-hour", value, maximum=ALERTS_PER_HOUR_MAX)
+def _alert_cap(name: str, value: Any) -> int:
+    return read_int(name, value, maximum=ALERTS_PER_HOUR_MAX)
 
 
-def read_operations(options: Mapping[str, Any]) -> OperationsSettings:
-    """Alert and metrics settings from init's options; an :class:`LnoptError` names a bad one."""
-    cap = options.get("lnopt-alert-max-per-hour")
+def read_operations(options: Mapping[str, Any], *, prefix: str = PREFIX) -> OperationsSettings:
+    """Alert and metrics settings from init's options (or the runner's, with no prefix); an
+    :class:`LnoptError` names a bad one."""
+    cap = options.get(f"{prefix}alert-max-per-hour")
     return OperationsSettings(
-        webhook_url=_webhook_url(options.get("lnopt-alert-webhook")),
-        max_alerts_per_hour=None if cap is None else _alert_cap(cap),
+        webhook_url=_webhook_url(f"{prefix}alert-webhook", options.get(f"{prefix}alert-webhook")),
+        max_alerts_per_hour=None if cap is None else _alert_cap(f"{prefix}alert-max-per-hour", cap),
         metrics_port=read_int(
-            "lnopt-metrics-port", options.get("lnopt-metrics-port", 0), maximum=PORT_MAX
+            f"{prefix}metrics-port", options.get(f"{prefix}metrics-port", 0), maximum=PORT_MAX
         ),
-        metrics_address=_metrics_address(options.get("lnopt-metrics-address")),
+        metrics_address=_metrics_address(
+            f"{prefix}metrics-address", options.get(f"{prefix}metrics-address")
+        ),
     )
+
+
+def with_operations(settings: Settings, operations: OperationsSettings) -> Settings:
+    """``settings`` with the hourly alert cap an option gave (over the YAML file's)."""
+    if operations.max_alerts_per_hour is None:
+        return settings
+    config = settings.config.with_alerts(max_per_hour=operations.max_alerts_per_hour)
+    return dataclasses.replace(settings, config=config)
 
 
 def with_alert_cap(config: Config, value: Any) -> Config:
     """``config`` with at most ``value`` alerts an hour (checked like at init)."""
-    return config.with_alerts(max_per_hour=_alert_cap(value))
+    return config.with_alerts(max_per_hour=_alert_cap(PREFIX + "alert-max-per-hour", value))
 
 
 class AlertOptions(Protocol):

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -13,7 +14,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from lnopt.service.node_lock import lock_path
 from lnopt.store import JournalStatus
@@ -381,3 +384,42 @@ def test_an_unreachable_node_is_a_one_line_error(ldir: Path) -> None:
     assert done.returncode == 2
     assert done.stderr.startswith("lnopt: ") and "Traceback" not in done.stderr
     assert done.stdout == ""
+
+
+# --- alerts and metrics --------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port
+
+
+def test_the_runner_serves_metrics_when_asked(
+    ldir: Path, node: StandinNode, runners: list[RunnerProcess]
+) -> None:
+    port = free_port()
+    runner = RunnerProcess(ldir, ["--interval", "3600", "--metrics-port", str(port)])
+    runners.append(runner)
+    wait_for(lambda: finished_runs(ldir) == 1, what="the first run")
+
+    def scraped() -> dict[str, list[Any]]:
+        text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+        found = {f.name: f.samples for f in text_string_to_metric_families(text)}
+        return found if found.get("lnopt_runs") else {}
+
+    families = wait_for(scraped, what="a run counted on the metrics endpoint")
+    assert [s.value for s in families["lnopt_runs"] if s.name == "lnopt_runs_total"] == [1.0]
+    fee_rates = {s.labels["short_channel_id"]: s.value for s in families["lnopt_channel_fee_ppm"]}
+    assert fee_rates == {scid: float(fee) for scid, (_, fee) in fees(node).items()}
+    runner.signal(signal.SIGTERM)
+    assert runner.wait() == 0, runner.log
+
+
+def test_a_bad_metrics_port_is_a_one_line_error(ldir: Path) -> None:
+    done = lnopt(ldir, "run", *node_args(ldir), "--metrics-port", "70000")
+    assert done.returncode == 2
+    assert done.stderr.strip() == (
+        'lnopt: metrics-port must be a whole number from 0 to 65535; got "70000"'
+    )

@@ -3,6 +3,7 @@
 It opens the :class:`~lnopt.service.Service` for the configured backend and lets its scheduler
 work: recovery of open journal entries, a backfill of the node's forwards, then a run on the
 schedule (each preceded by a backfill, as no ``forward_event`` reaches a standalone runner).
+Alerts go to the log and, if configured, a webhook; metrics to their endpoint if asked for.
 SIGTERM and SIGINT stop it cleanly: a run in progress finishes, no new one starts, the store
 is closed and the process ends with status 0.
 """
@@ -15,6 +16,7 @@ import threading
 from types import FrameType
 
 from lnopt.backends.factory import build_backend
+from lnopt.operations import Operations
 from lnopt.runner.settings import RunnerSettings
 from lnopt.service import Service
 
@@ -58,7 +60,10 @@ def run(settings: RunnerSettings) -> int:
     stop = StopSignal()
     stop.install()
     service = Service.open(backend, service_settings, backfill_before_runs=True)
+    operations: Operations | None = None
     try:
+        # alerts go to the log and the webhook; metrics to their endpoint, when asked for
+        operations = Operations(service.optimizer, service.store, settings.operations, notify=None)
         logger.info(
             "event=started backend=%s mode=%s interval_s=%d db=%s",
             settings.backend.value,
@@ -71,6 +76,8 @@ def run(settings: RunnerSettings) -> int:
             stop.wait()
         logger.info("event=stopping signal=%s", stop.name)
     finally:
+        if operations is not None:
+            operations.close()
         service.close()
     logger.info("event=stopped signal=%s exit=0", stop.name)
     return 0

@@ -31,7 +31,15 @@ from lnopt.backends.factory import (
     VaultSettings,
 )
 from lnopt.errors import ConfigError
-from lnopt.plugin_options import DB_FILE, GUARD_OPTIONS, LIST_OPTIONS, read_settings
+from lnopt.operations import OperationsSettings
+from lnopt.plugin_options import (
+    DB_FILE,
+    GUARD_OPTIONS,
+    LIST_OPTIONS,
+    read_operations,
+    read_settings,
+    with_operations,
+)
 from lnopt.security import default_vault_path
 from lnopt.service import Settings
 
@@ -86,6 +94,12 @@ SETTINGS = (
         )
         for listed in LIST_OPTIONS
     ),
+    SettingSpec("alert-webhook", "URL that receives each alert as a JSON POST (default: none)"),
+    SettingSpec(
+        "alert-max-per-hour", "most alerts delivered in any hour; overrides alerts.max_per_hour"
+    ),
+    SettingSpec("metrics-port", "port of the Prometheus metrics endpoint (default 0: none)"),
+    SettingSpec("metrics-address", "address the metrics endpoint listens on (default 127.0.0.1)"),
     SettingSpec("rpc-file", "lightningd's lightning-rpc socket", ValueKind.PATH, BackendKind.CLN),
     SettingSpec(
         "lnbits-url", "LNbits' address, e.g. https://lnbits.example", backend=BackendKind.LNBITS
@@ -143,6 +157,7 @@ class RunnerSettings:
 
     backend: BackendKind
     service: Settings
+    operations: OperationsSettings
     node: NodeSettings
     vault: VaultSettings
     state_dir: Path
@@ -228,11 +243,19 @@ def resolve_settings(
     home = state_dir(environ)
     values.setdefault("db", str(home / DB_FILE))
     service = read_settings(_service_values(values), Path.cwd(), prefix="")
+    operations = read_operations(values, prefix="")
     vault = VaultSettings(
         path=_path(values.get("vault")) or default_vault_path(environ),
         passphrase_file=_path(values.get("passphrase-file")),
     )
-    return RunnerSettings(backend, service, _node(backend, values), vault, home)
+    return RunnerSettings(
+        backend,
+        with_operations(service, operations),
+        operations,
+        _node(backend, values),
+        vault,
+        home,
+    )
 
 
 def _backend(value: Any) -> BackendKind:
