@@ -410,7 +410,10 @@ def test_the_runner_serves_metrics_when_asked(
         return found if found.get("lnopt_runs") else {}
 
     families = wait_for(scraped, what="a run counted on the metrics endpoint")
-    assert [s.value for s in families["lnopt_runs"] if s.name == "lnopt_runs_total"] == [1.0]
+    runs = {
+        s.labels["result"]: s.value for s in families["lnopt_runs"] if s.name.endswith("_total")
+    }
+    assert runs["ok"] == 1.0
     fee_rates = {s.labels["short_channel_id"]: s.value for s in families["lnopt_channel_fee_ppm"]}
     assert fee_rates == {scid: float(fee) for scid, (_, fee) in fees(node).items()}
     runner.signal(signal.SIGTERM)
