@@ -39,7 +39,7 @@ pytest: $(STAMP) $(LNBITS_STAMP)
 
 test: lint typecheck pytest
 
-BENCHES := bench_graph bench_scoring bench_plugin bench_sim bench_lnbits
+BENCHES := bench_graph bench_scoring bench_plugin bench_sim bench_lnbits bench_lnd
 
 bench: $(STAMP) $(LNBITS_STAMP)
 	for name in $(BENCHES); do $(BIN)/python -m bench.$$name || exit 1; done
