@@ -137,10 +137,23 @@ def test_metrics_are_served_on_loopback_when_a_port_is_given(start: Any) -> None
 @pytest.mark.parametrize(
     ("options", "needle"),
     [
-        ({"lnopt-metrics-address": "localhost"}, "lnopt-metrics-address: 'localhost' is not an IP"),
-        ({"lnopt-metrics-port": 70000}, "lnopt-metrics-port: 70000 is not a port"),
-        ({"lnopt-alert-webhook": "ftp://x"}, "lnopt-alert-webhook: expected an http://"),
-        ({"lnopt-alert-max-per-hour": -1}, "lnopt-alert-max-per-hour: -1 is negative"),
+        (
+            {"lnopt-metrics-address": "localhost"},
+            'lnopt-metrics-address must be an IP address (e.g. 127.0.0.1 or ::1); got "localhost"',
+        ),
+        (
+            {"lnopt-metrics-port": 70000},
+            "lnopt-metrics-port must be a whole number from 0 to 65535; got 70000",
+        ),
+        (
+            {"lnopt-alert-webhook": "ftp://x"},
+            "lnopt-alert-webhook must be an http:// or https:// URL with a host; got text of 7 "
+            "characters",
+        ),
+        (
+            {"lnopt-alert-max-per-hour": -1},
+            "lnopt-alert-max-per-hour must be a whole number from 0 to 10000; got -1",
+        ),
     ],
 )
 def test_bad_alert_and_metrics_options_disable_the_plugin_with_the_reason(

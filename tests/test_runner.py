@@ -287,7 +287,10 @@ def test_one_shot_commands_answer_the_plugins_json_for_the_same_state(
     assert without(theirs, "until", "since") == without(ours, "until", "since")
     assert ours["changes"] and ours["decisions"]
     ours, theirs = same("status", {})
-    assert without(theirs, "graph", "store") == without(ours, "graph", "store")
+    scheduled = ("graph", "store", "next_run", "scheduler")  # a one-shot runs no scheduler
+    assert without(theirs, *scheduled) == without(ours, *scheduled)
+    assert theirs["scheduler"] is None and ours["scheduler"]["alive"] is True
+    assert theirs["next_run"] == ours["last_run"]["started_at"] + 3600
     assert theirs["store"]["path"] == ours["store"]["path"] == str(ldir / DB_FILE)
     assert theirs["counts"]["changes"] == 1
 

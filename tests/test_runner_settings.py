@@ -127,18 +127,22 @@ BAD_SETTINGS: dict[str, tuple[list[str], str, str]] = {
     "bad interval": (
         [*CLN, "--interval", "soon"],
         "",
-        r"interval: expected a whole number >= 0, got 'soon'",
+        r'interval must be a whole number from 0 to 31536000; got "soon"',
     ),
     "negative interval in the file": (
         [],
         "backend: cln\nrpc-file: /x\ninterval: -5\n",
-        r"interval: -5 is negative; give a whole number >= 0",
+        r"interval must be a whole number from 0 to 31536000; got -5",
     ),
-    "unknown mode": ([*CLN, "--mode", "turbo"], "", r"unknown mode 'turbo'; accepted: shadow,"),
+    "unknown mode": (
+        [*CLN, "--mode", "turbo"],
+        "",
+        r'mode must be one of shadow, advise, auto; got "turbo"',
+    ),
     "bad guard limit": (
         [*CLN, "--max-fee-ppm", "lots"],
         "",
-        r"max-fee-ppm: expected a whole number >= 0, got 'lots'",
+        r'max-fee-ppm must be a whole number from 0 to 4294967295; got "lots"',
     ),
     "minimum above maximum": (
         [*CLN, "--min-fee-ppm", "500", "--max-fee-ppm", "100"],
@@ -148,7 +152,7 @@ BAD_SETTINGS: dict[str, tuple[list[str], str, str]] = {
     "bad excluded peer": (
         [*CLN, "--exclude-peer", "alice"],
         "",
-        r"exclude-peer: 'alice' is not a node id \(66 hex characters\)",
+        r'exclude-peer must be a node id \(66 hex characters, starting 02 or 03\); got "alice"',
     ),
     "unknown backend": (
         ["--backend", "eclair"],
@@ -200,7 +204,7 @@ BAD_SETTINGS: dict[str, tuple[list[str], str, str]] = {
     "a config file that is missing": (
         [*CLN, "--config", "/nonexistent/lnopt.yaml"],
         "",
-        r"cannot read configuration file /nonexistent/lnopt.yaml",
+        r'cannot read configuration file "/nonexistent/lnopt.yaml": it does not exist',
     ),
 }
 

@@ -44,6 +44,7 @@ class Service:
         self.store = store
         self.optimizer = optimizer
         self._scheduler = scheduler
+        self._started = False
         self._closed = False
 
     @classmethod
@@ -66,11 +67,13 @@ class Service:
     def scheduler(self) -> Scheduler:
         return self._scheduler
 
-    def scheduler_state(self) -> SchedulerState:
-        return self._scheduler.state()
+    def scheduler_state(self) -> SchedulerState | None:
+        """The scheduler's state; None where this process runs none (a one-shot command)."""
+        return self._scheduler.state() if self._started else None
 
     def start(self) -> None:
         self._scheduler.start()
+        self._started = True
 
     def close(self, timeout_s: float | None = None) -> None:
         """Stop the scheduler (waiting up to ``timeout_s`` for a run in progress, for ever when
