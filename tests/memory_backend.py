@@ -16,7 +16,9 @@ It follows the :class:`Backend` contract as Core Lightning fulfils it:
 
 Fault injection, for the executor's failure paths: :meth:`MemoryBackend.fail_set_policy` (the
 Nth next ``set_policy`` raises, optionally after it took effect, as a timeout after lightningd
-acted would), :meth:`MemoryBackend.misreport` (``get_policy`` reports another policy),
+acted would), :meth:`MemoryBackend.fail_get_policy` (the Nth next ``get_policy`` calls raise,
+as a read that times out would), :meth:`MemoryBackend.misreport` (``get_policy`` reports another
+policy),
 ``unavailable`` (every call raises ``BackendUnavailable``) and :meth:`MemoryBackend.crash_on`
 (a call raises :class:`Crash`, which no lnopt code catches: the process "dies" there).
 """
@@ -53,6 +55,13 @@ class _SetPolicyFault:
     nth: int  # 1 = the next call
     error: BackendError
     after_apply: bool  # the node acted before the error (e.g. the answer timed out)
+
+
+@dataclass
+class _GetPolicyFault:
+    nth: int  # 1 = the next call
+    times: int  # consecutive calls that fail from there
+    error: BackendError
 
 
 @dataclass
@@ -94,6 +103,7 @@ class MemoryBackend(Backend):
         self.set_policy_calls: list[tuple[str, ChannelPolicy]] = []
         self.get_policy_calls = 0
         self._set_faults: list[_SetPolicyFault] = []
+        self._get_faults: list[_GetPolicyFault] = []
         self._crashes: list[_Crash] = []
         self._misreports: dict[str, _Misreport] = {}
         for forward in forwards:
@@ -116,6 +126,14 @@ class MemoryBackend(Backend):
         fault = error if error is not None else BackendRefused("injected failure", code=-1)
         self._set_faults.append(_SetPolicyFault(nth, fault, after_apply))
 
+    def fail_get_policy(
+        self, nth: int = 1, *, times: int = 1, error: BackendError | None = None
+    ) -> None:
+        """Make ``times`` consecutive ``get_policy`` calls, from the ``nth`` next one, raise
+        ``error`` (BackendUnavailable by default: the read timed out)."""
+        fault = error if error is not None else BackendUnavailable("injected read timeout")
+        self._get_faults.append(_GetPolicyFault(nth, times, fault))
+
     def misreport(
         self, short_channel_id: str, policy: ChannelPolicy | None, *, after: int = 0
     ) -> None:
@@ -133,6 +151,7 @@ class MemoryBackend(Backend):
 
     def clear_faults(self) -> None:
         self._set_faults.clear()
+        self._get_faults.clear()
         self._crashes.clear()
         self._misreports.clear()
         self.unavailable = False
@@ -190,6 +209,9 @@ class MemoryBackend(Backend):
         self.get_policy_calls += 1
         if self._due_crash("get_policy") is not None:
             raise Crash(f"crash in get_policy {short_channel_id}")
+        fault = self._due_get_fault()
+        if fault is not None:
+            raise fault.error
         if short_channel_id not in self.policies:
             raise _bad_param("short_channel_id", "Short channel id not found")
         lie = self._misreports.get(short_channel_id)
@@ -220,6 +242,16 @@ class MemoryBackend(Backend):
             if fault.nth == 0 and due is None:
                 due = fault
         self._set_faults = [f for f in self._set_faults if f.nth > 0]
+        return due
+
+    def _due_get_fault(self) -> _GetPolicyFault | None:
+        due = None
+        for fault in self._get_faults:
+            fault.nth -= 1
+            if fault.nth <= 0 and due is None:
+                due = fault
+                fault.times -= 1
+        self._get_faults = [f for f in self._get_faults if f.nth > 0 or f.times > 0]
         return due
 
     def _due_crash(self, method: str) -> _Crash | None:

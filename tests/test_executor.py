@@ -174,6 +174,48 @@ def test_a_verification_mismatch_restores_the_old_policy(
     assert only_entry(store).status is JournalStatus.FAILED
 
 
+@pytest.mark.parametrize("failed_reads", [1, 2])
+def test_a_read_back_that_fails_after_the_change_took_effect_restores_the_old_policy(
+    executor: Executor,
+    node: MemoryBackend,
+    store: Store,
+    channels: list[Channel],
+    failed_reads: int,
+) -> None:
+    ch = channels[0]
+    # given a node that applies the change, then cannot be read (the read-back, and with 2 also
+    # the undo's own look), the validation read before it answering
+    node.fail_get_policy(2, times=failed_reads)
+    # when a change is applied
+    (outcome,) = executor.apply([change(ch, 150)], dryrun=False).outcomes
+    # then the undo did not take the old fee for granted: it set the old policy again
+    assert fee_ppm_of(node, ch) == 100
+    assert node.set_policy_calls[-1] == (ch.short_channel_id, ch.our_policy)
+    assert outcome.status is JournalStatus.FAILED
+    assert outcome.error is not None
+    assert "cannot read the policy back" in outcome.error
+    assert "old policy restored" in outcome.error
+    assert only_entry(store).status is JournalStatus.FAILED
+
+
+def test_a_read_back_failure_with_an_unreachable_restore_stays_open_at_the_new_policy(
+    executor: Executor, node: MemoryBackend, store: Store, channels: list[Channel]
+) -> None:
+    ch = channels[0]
+    # given a node that applies the change, then can neither be read nor set
+    node.fail_get_policy(2, times=2)
+    node.fail_set_policy(2, error=BackendUnavailable("timeout"))
+    # when a change is applied
+    (outcome,) = executor.apply([change(ch, 150)], dryrun=False).outcomes
+    # then the entry stays open (applied, outcome unknown), not failed as if the old fee held
+    assert fee_ppm_of(node, ch) == 150
+    assert outcome.status is JournalStatus.APPLIED
+    assert outcome.error is not None and "left open for recover()" in outcome.error
+    # and recovery, with the node back, finds the change in force
+    assert executor.recover().finished == (outcome.change_id,)
+    assert only_entry(store).status is JournalStatus.DONE
+
+
 def test_when_the_restore_also_fails_the_entry_stays_open_for_recovery(
     executor: Executor, node: MemoryBackend, store: Store, channels: list[Channel]
 ) -> None:
