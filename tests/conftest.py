@@ -1,6 +1,9 @@
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,3 +20,15 @@ def shared_data() -> Path:
     if not GRAPH_2025.exists():
         pytest.fail(f"the shared graph snapshots are expected in {SHARED_DATA}")
     return SHARED_DATA
+
+
+def short_dir() -> Path:
+    """A directory with a short path: unix socket paths are limited to about 100 bytes."""
+    return Path(tempfile.mkdtemp(prefix="lnopt-"))
+
+
+@pytest.fixture
+def socket_dir() -> Iterator[Path]:
+    directory = short_dir()
+    yield directory
+    shutil.rmtree(directory, ignore_errors=True)

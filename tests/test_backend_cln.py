@@ -1,22 +1,17 @@
 """The Core Lightning backend against the stand-in node, modern (v25.09) and legacy (v23.08).
 
-The first part is a table of behaviours every backend owes (``BackendContract``), run over a
-``harness`` fixture: a backend plus a handle on the node behind it that knows the node's own
-truth. Another backend joins by adding a harness factory to ``HARNESSES``. The second part checks
-what is particular to Core Lightning: the calls on the wire, version detection, caching. The last
-part checks that the stand-in itself behaves like lightningd where the tests rely on it.
+The table of behaviours every backend owes runs in ``tests/contract/``. Here: what is particular
+to Core Lightning (the calls on the wire, version detection, caching), then checks that the
+stand-in itself behaves like lightningd where the tests rely on it.
 """
 
 from __future__ import annotations
 
-import abc
 import dataclasses
 import json
-import shutil
 import subprocess
 import sys
-import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +20,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pyln.client import LightningRpc, RpcError
 
-from lnopt.backends.base import Backend, ForwardPage
+from lnopt.backends.base import ForwardPage
 from lnopt.backends.cln import (
     ClnBackend,
     ForwardPosition,
@@ -35,7 +30,7 @@ from lnopt.backends.cln import (
     release_of,
 )
 from lnopt.errors import BackendError, BackendRefused, BackendUnavailable, InvalidRequest
-from lnopt.model import ChannelPolicy, ChannelState, Forward, ForwardStatus, Opener
+from lnopt.model import ChannelPolicy, ChannelState, ForwardStatus
 from tests.conftest import GRAPH_2025, REPO
 from tests.standin_node import (
     LEGACY,
@@ -53,194 +48,15 @@ from tests.standin_node import (
 UNKNOWN_SCID = "700000x9999x9"
 
 
-class Harness(abc.ABC):
-    """A backend under test and the node behind it, whose own state is the truth."""
-
-    backend: Backend
-
-    @abc.abstractmethod
-    def node_identity(self) -> tuple[str, str, int]:
-        """(node id, alias, block height) as the node holds them."""
-
-    @abc.abstractmethod
-    def node_channels(self) -> dict[str, dict[str, Any]]:
-        """Per short channel id: capacity_msat, local_msat, our/peer fees, state, opener."""
-
-    @abc.abstractmethod
-    def node_fees(self, short_channel_id: str) -> tuple[int, int, int, int]:
-        """(base fee msat, fee ppm, htlc min msat, htlc max msat) the node applies now."""
-
-    @abc.abstractmethod
-    def add_settled_forwards(self, count: int) -> None: ...
-
-    @abc.abstractmethod
-    def forward_count(self) -> int: ...
-
-    @abc.abstractmethod
-    def take_node_away(self) -> None:
-        """The node stops answering: its socket or port is gone."""
-
-    @abc.abstractmethod
-    def garble(self, method: str) -> None:
-        """The node answers ``method`` with a well-framed answer of the wrong shape."""
-
-
-class ClnHarness(Harness):
-    def __init__(self, node: StandinNode) -> None:
-        self.node = node
-        self.backend = ClnBackend.from_socket(node.socket_path)
-
-    def node_identity(self) -> tuple[str, str, int]:
-        return self.node.state.node_id, self.node.state.alias, self.node.state.blockheight
-
-    def node_channels(self) -> dict[str, dict[str, Any]]:
-        return {
-            c.short_channel_id: {
-                "capacity_msat": c.total_msat,
-                "local_msat": c.to_us_msat,
-                "our_fees": (c.fee_base_msat, c.fee_ppm),
-                "peer_fees": None
-                if c.remote is None
-                else (c.remote["fee_base_msat"], c.remote["fee_proportional_millionths"]),
-                "state": c.state,
-                "opener": c.opener,
-                "peer_id": c.peer_id,
-            }
-            for c in self.node.state.channels
-            if c.short_channel_id is not None
-        }
-
-    def node_fees(self, short_channel_id: str) -> tuple[int, int, int, int]:
-        c = self.node.state.channel(short_channel_id)
-        return c.fee_base_msat, c.fee_ppm, c.htlc_min_msat, c.htlc_max_msat
-
-    def add_settled_forwards(self, count: int) -> None:
-        scids = [c.short_channel_id for c in self.node.state.channels if c.short_channel_id]
-        for i in range(count):
-            self.node.add_forward(scids[i % 2], scids[2 + i % 3], 10_000 + i, received_time=i)
-
-    def forward_count(self) -> int:
-        return len(self.node.state.forwards)
-
-    def take_node_away(self) -> None:
-        self.node.stop()
-
-    def garble(self, method: str) -> None:
-        self.node.on_call(method, lambda call: Reply(result={"channels": "none today"}))
-
-
-def short_dir() -> Path:
-    """A directory with a short path: unix socket paths are limited to about 100 bytes."""
-    return Path(tempfile.mkdtemp(prefix="lnopt-"))
-
-
-@pytest.fixture
-def socket_dir() -> Iterator[Path]:
-    directory = short_dir()
-    yield directory
-    shutil.rmtree(directory, ignore_errors=True)
-
-
 @pytest.fixture(params=[MODERN, LEGACY], ids=["modern", "legacy"])
 def standin(request: pytest.FixtureRequest, socket_dir: Path) -> Iterator[StandinNode]:
     with StandinNode(build_node(6), socket_dir / "lightning-rpc", flavour=request.param) as node:
         yield node
 
 
-HARNESSES: dict[str, Callable[[StandinNode], Harness]] = {"cln": ClnHarness}
-
-
-@pytest.fixture(params=sorted(HARNESSES))
-def harness(request: pytest.FixtureRequest, standin: StandinNode) -> Harness:
-    return HARNESSES[request.param](standin)
-
-
 @pytest.fixture
 def backend(standin: StandinNode) -> ClnBackend:
     return ClnBackend.from_socket(standin.socket_path)
-
-
-# --- the contract every backend owes -------------------------------------------------------
-
-
-class TestBackendContract:
-    def test_node_info_names_the_node(self, harness: Harness) -> None:
-        info = harness.backend.node_info()
-        assert (info.node_id, info.alias, info.block_height) == harness.node_identity()
-
-    def test_channels_carry_the_nodes_amounts_and_policies(self, harness: Harness) -> None:
-        expected = harness.node_channels()
-        channels = {c.short_channel_id: c for c in harness.backend.channels()}
-        assert channels.keys() == expected.keys()
-        for scid, truth in expected.items():
-            channel = channels[scid]
-            assert channel.capacity_msat == truth["capacity_msat"]
-            assert channel.local_msat == truth["local_msat"]
-            assert channel.remote_msat == truth["capacity_msat"] - truth["local_msat"]
-            assert isinstance(channel.local_msat, int)
-            assert (channel.our_policy.base_fee_msat, channel.our_policy.fee_ppm) == truth[
-                "our_fees"
-            ]
-            assert channel.peer_policy is not None
-            assert (channel.peer_policy.base_fee_msat, channel.peer_policy.fee_ppm) == truth[
-                "peer_fees"
-            ]
-            assert channel.opener is Opener(truth["opener"])
-            assert channel.peer_id == truth["peer_id"]
-
-    def test_forwards_are_read_whole_and_each_page_oldest_first(self, harness: Harness) -> None:
-        harness.add_settled_forwards(23)
-        forwards: list[Forward] = []
-        since: int | None = None
-        for _ in range(10):
-            page = harness.backend.forwards(since, limit=10)
-            assert len(page.forwards) <= 10 or page.next_index is None
-            received = [f.received_s for f in page.forwards]
-            assert received == sorted(received)
-            forwards += page.forwards
-            if page.next_index is None or not page.forwards:
-                break
-            since = page.next_index
-        distinct = {(f.in_channel, f.in_htlc_id) for f in forwards}
-        assert len(distinct) == harness.forward_count() == 23
-        assert all(f.status is ForwardStatus.SETTLED for f in forwards)
-        assert all(f.in_msat - f.out_msat == f.fee_msat for f in forwards if f.out_msat)
-
-    def test_set_policy_changes_the_fees_and_nothing_else(self, harness: Harness) -> None:
-        scid = next(iter(harness.node_channels()))
-        _, _, htlc_min, htlc_max = harness.node_fees(scid)
-        wanted = ChannelPolicy(base_fee_msat=0, fee_ppm=777, htlc_min_msat=5, htlc_max_msat=6)
-
-        applied = harness.backend.set_policy(scid, wanted)
-
-        assert harness.node_fees(scid) == (0, 777, htlc_min, htlc_max)
-        assert (applied.base_fee_msat, applied.fee_ppm) == (0, 777)
-        read_back = harness.backend.get_policy(scid)
-        assert (read_back.base_fee_msat, read_back.fee_ppm) == (0, 777)
-        assert (read_back.htlc_min_msat, read_back.htlc_max_msat) == (htlc_min, htlc_max)
-
-    def test_an_unknown_channel_is_refused(self, harness: Harness) -> None:
-        with pytest.raises(BackendRefused, match=r"not found|no channel"):
-            harness.backend.set_policy(UNKNOWN_SCID, ChannelPolicy(1000, 100))
-        with pytest.raises(BackendRefused, match="no channel"):
-            harness.backend.get_policy(UNKNOWN_SCID)
-
-    def test_a_negative_fee_is_refused_and_changes_nothing(self, harness: Harness) -> None:
-        scid = next(iter(harness.node_channels()))
-        before = harness.node_fees(scid)
-        with pytest.raises(BackendRefused, match=r"(?i)fee"):
-            harness.backend.set_policy(scid, ChannelPolicy(base_fee_msat=1000, fee_ppm=-5))
-        assert harness.node_fees(scid) == before
-
-    def test_a_node_that_is_gone_is_unavailable(self, harness: Harness) -> None:
-        harness.take_node_away()
-        with pytest.raises(BackendUnavailable, match="cannot be reached"):
-            harness.backend.node_info()
-
-    def test_an_answer_of_the_wrong_shape_is_a_backend_error(self, harness: Harness) -> None:
-        harness.garble("listpeerchannels")
-        with pytest.raises(BackendError, match="listpeerchannels"):
-            harness.backend.channels()
 
 
 # --- what is particular to Core Lightning --------------------------------------------------

@@ -1,0 +1,40 @@
+"""What the contract table needs of a backend under test: the backend and the node's own truth."""
+
+from __future__ import annotations
+
+import abc
+from typing import Any
+
+from lnopt.backends.base import Backend
+
+
+class Harness(abc.ABC):
+    """A backend under test and the node behind it, whose own state is the truth."""
+
+    backend: Backend
+
+    @abc.abstractmethod
+    def node_identity(self) -> tuple[str, str, int]:
+        """(node id, alias, block height) as the node holds them."""
+
+    @abc.abstractmethod
+    def node_channels(self) -> dict[str, dict[str, Any]]:
+        """Per short channel id: capacity_msat, local_msat, our/peer fees, state, opener."""
+
+    @abc.abstractmethod
+    def node_fees(self, short_channel_id: str) -> tuple[int, int, int, int]:
+        """(base fee msat, fee ppm, htlc min msat, htlc max msat) the node applies now."""
+
+    @abc.abstractmethod
+    def add_settled_forwards(self, count: int) -> None: ...
+
+    @abc.abstractmethod
+    def forward_count(self) -> int: ...
+
+    @abc.abstractmethod
+    def take_node_away(self) -> None:
+        """The node stops answering: its socket or port is gone."""
+
+    @abc.abstractmethod
+    def garble(self, method: str) -> None:
+        """The node answers ``method`` with a well-framed answer of the wrong shape."""
