@@ -14,9 +14,10 @@ import pytest
 
 from lnopt.backends.cln import ClnBackend
 from tests.contract.harness import Harness
+from tests.contract.memory import MemoryHarness
 from tests.standin_node import LEGACY, MODERN, Flavour, Reply, StandinNode, build_node
 
-HARNESS_FIXTURES = ["cln_modern_harness", "cln_legacy_harness"]
+HARNESS_FIXTURES = ["cln_modern_harness", "cln_legacy_harness", "memory_harness"]
 
 
 class ClnHarness(Harness):
@@ -76,6 +77,11 @@ def cln_modern_harness(socket_dir: Path) -> Iterator[Harness]:
 @pytest.fixture
 def cln_legacy_harness(socket_dir: Path) -> Iterator[Harness]:
     yield from _cln_harness(socket_dir, LEGACY)
+
+
+@pytest.fixture
+def memory_harness() -> Harness:
+    return MemoryHarness()
 
 
 @pytest.fixture(params=HARNESS_FIXTURES)
