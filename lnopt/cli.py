@@ -16,12 +16,12 @@ from lnopt.decisions import decide
 from lnopt.demo import DemoParams
 from lnopt.errors import LnoptError
 from lnopt.graph import NetworkGraph
-from lnopt.model import NodeSnapshot
 from lnopt.render import score_table
 from lnopt.rpc import recommendation_json, score_json
 from lnopt.scoring import score_channels
 from lnopt.service import Recommendation
 from lnopt.sim import commands as sim_commands
+from lnopt.snapshot import NodeSnapshot
 
 
 def main(argv: Sequence[str] | None = None) -> int:

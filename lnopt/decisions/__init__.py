@@ -86,7 +86,8 @@ from lnopt.decisions.rules import (
     rule,
 )
 from lnopt.errors import InvalidRequest
-from lnopt.model import Channel, ChannelScore, Decision, NodeSnapshot
+from lnopt.model import Channel, ChannelScore, Decision
+from lnopt.snapshot import NodeSnapshot
 
 __all__ = [
     "NO_CHANGE",

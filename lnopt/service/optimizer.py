@@ -20,7 +20,6 @@ from lnopt.model import (
     Decision,
     GuardedChange,
     Mode,
-    NodeSnapshot,
     ProposedChange,
 )
 from lnopt.reports import (
@@ -44,6 +43,7 @@ from lnopt.service.targets import (
     require_short_channel_id,
     rollback_entries,
 )
+from lnopt.snapshot import NodeSnapshot
 from lnopt.store import Proposal, ProposalStatus, RunRecord, Store
 
 logger = logging.getLogger(__name__)
