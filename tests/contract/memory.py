@@ -5,14 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from lnopt.model import Forward, ForwardStatus, Opener
-from tests.contract.harness import Harness
+from tests.contract.harness import TransportHarness
 from tests.factories import BLOCK_HEIGHT, OUR_NODE, channel, policy
 from tests.memory_backend import MemoryBackend
 
 ALIAS = "memory"
 
 
-class MemoryHarness(Harness):
+class MemoryHarness(TransportHarness):
     """Six channels (two of them opened by the peer) on a :class:`MemoryBackend`."""
 
     def __init__(self) -> None:

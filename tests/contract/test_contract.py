@@ -6,7 +6,7 @@ import pytest
 
 from lnopt.errors import BackendError, BackendRefused, BackendUnavailable
 from lnopt.model import ChannelPolicy, Forward, ForwardStatus, Opener
-from tests.contract.harness import Harness
+from tests.contract.harness import Harness, TransportHarness
 
 UNKNOWN_SCID = "700000x9999x9"
 
@@ -80,12 +80,14 @@ class TestBackendContract:
             harness.backend.set_policy(scid, ChannelPolicy(base_fee_msat=1000, fee_ppm=-5))
         assert harness.node_fees(scid) == before
 
-    def test_a_node_that_is_gone_is_unavailable(self, harness: Harness) -> None:
-        harness.take_node_away()
+    def test_a_node_that_is_gone_is_unavailable(self, transport_harness: TransportHarness) -> None:
+        transport_harness.take_node_away()
         with pytest.raises(BackendUnavailable, match="cannot be reached"):
-            harness.backend.node_info()
+            transport_harness.backend.node_info()
 
-    def test_an_answer_of_the_wrong_shape_is_a_backend_error(self, harness: Harness) -> None:
-        harness.garble("listpeerchannels")
+    def test_an_answer_of_the_wrong_shape_is_a_backend_error(
+        self, transport_harness: TransportHarness
+    ) -> None:
+        transport_harness.garble("listpeerchannels")
         with pytest.raises(BackendError, match="listpeerchannels"):
-            harness.backend.channels()
+            transport_harness.backend.channels()
