@@ -39,3 +39,10 @@ clean:
 PREFIX ?= /opt/lnopt
 install-plugin:
 	contrib/install.sh $(PREFIX)
+
+# Mutation testing of the guard, executor, recorder, store, decisions and configuration with
+# their fast unit tests ([tool.mutmut] in pyproject.toml); not part of `make test`. It runs at
+# the lowest priority on two workers, resumes where it stopped, and ends with the score.
+mutation: $(STAMP)
+	nice -n 19 $(BIN)/mutmut run --max-children 2
+	$(BIN)/python -m bench.mutation_score

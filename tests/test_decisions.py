@@ -19,7 +19,6 @@ from lnopt.decisions import (
     RuleContext,
     channel_facts,
     decide,
-    rule,
 )
 from lnopt.errors import InvalidRequest
 from lnopt.model import (
@@ -397,14 +396,10 @@ def test_the_decision_carries_the_score_confidence_and_its_level(
     assert decision.level is level
 
 
-def test_every_rule_is_registered_and_ranked() -> None:
-    assert set(RULES) == set(PRECEDENCE)
-    assert len(PRECEDENCE) == len(set(PRECEDENCE))
-
-
-def test_a_rule_name_cannot_be_registered_twice() -> None:
-    with pytest.raises(ValueError, match="'close' is registered twice"):
-        rule("close")(RULES["close"])
+def test_every_rule_is_named_after_its_function_in_order_of_precedence() -> None:
+    assert tuple(RULES) == PRECEDENCE
+    assert [function.__name__ for function in RULES.values()] == list(PRECEDENCE)
+    assert PRECEDENCE[:2] == ("not_open", "low_confidence")
 
 
 # --- properties --------------------------------------------------------------------------------
