@@ -641,3 +641,66 @@ def run(
         executor.rollback(
             store.journal(short_channel_id=scid, statuses=[JournalStatus.DONE], limit=1)
         )
+
+
+# --- what is recorded when things fail ---------------------------------------------------------
+
+
+def test_a_restore_that_fails_is_recorded_with_both_errors_and_logged(
+    executor: Executor,
+    node: MemoryBackend,
+    store: Store,
+    channels: list[Channel],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    ch = channels[0]
+    # given a setchannel that acts then fails, and a restore the node refuses
+    node.fail_set_policy(1, error=BackendUnavailable("answer lost"), after_apply=True)
+    node.fail_set_policy(2, error=BackendRefused("peer busy", code=-1))
+    with caplog.at_level(logging.INFO, logger="lnopt.executor"):
+        (outcome,) = executor.apply([change(ch, 150)], dryrun=False).outcomes
+    # then the journal keeps why, in the entry itself, for recover() and the operator
+    entry = only_entry(store)
+    assert entry.error == outcome.error
+    assert entry.error is not None
+    assert "set_policy failed: answer lost" in entry.error
+    assert "restoring the old policy failed (peer busy)" in entry.error
+    # and the change's log line carries the same error
+    (line,) = [
+        r.getMessage() for r in caplog.records if "fee_change action=apply" in r.getMessage()
+    ]
+    assert "status=pending" in line and "peer busy" in line
+
+
+def test_recovery_logs_what_it_settled_and_what_it_could_not(
+    executor: Executor,
+    node: MemoryBackend,
+    store: Store,
+    channels: list[Channel],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    first, second = channels[0], channels[1]
+    # given two open entries: one whose change took effect, one on a channel the node hides
+    for ch in (first, second):
+        change_id = store.journal_begin(
+            batch_id="b1",
+            short_channel_id=ch.short_channel_id,
+            peer_id=ch.peer_id,
+            old_policy=ch.our_policy,
+            new_policy=ppm(150),
+            reasons=("why",),
+            created_s=NOW,
+        )
+    node.set_policy(first.short_channel_id, ppm(150))
+    node.fail_get_policy(2)
+    # when recovery runs
+    with caplog.at_level(logging.INFO, logger="lnopt.executor"):
+        result = executor.recover()
+    # then the first is finished and logged as done, the second left open and named
+    assert result.finished == (change_id - 1,) and result.unresolved == (change_id,)
+    messages = [r.getMessage() for r in caplog.records]
+    (done,) = [m for m in messages if m.startswith("fee_change action=recover")]
+    assert f"scid={first.short_channel_id}" in done and "status=done" in done
+    (open_line,) = [m for m in messages if m.startswith("recover change_id=")]
+    assert f"change_id={change_id} scid={second.short_channel_id} unresolved" in open_line
+    assert "injected read timeout" in open_line

@@ -634,3 +634,51 @@ def test_the_first_change_measures_the_rate_before_over_a_week(store: Store) -> 
     assert (history.previous_ppm, history.current_ppm) == (100, 80)
     assert history.previous_days == 7.0
     assert history.previous_forwards_out == 1
+
+
+def test_only_a_rollback_entry_can_finish_a_rollback(store: Store) -> None:
+    change_id = begin(store)
+    with pytest.raises(StoreError, match=f"journal entry {change_id} is not a rollback"):
+        store.journal_finish_rollback(change_id, updated_s=NOW)
+    with pytest.raises(StoreError, match="journal entry 99 is not a rollback"):
+        store.journal_finish_rollback(99, updated_s=NOW)
+    entry = store.journal_entry(change_id)
+    assert entry is not None and entry.status is JournalStatus.PENDING
+
+
+def test_a_finished_rollback_is_done_at_its_time_and_clears_an_earlier_error(
+    store: Store,
+) -> None:
+    change_id = begin(store)
+    store.journal_mark(change_id, JournalStatus.DONE, updated_s=NOW + 1)
+    rollback_id = begin(store, batch_id="b2", created_s=NOW + 5, rollback_of=change_id)
+    store.journal_mark(rollback_id, JournalStatus.PENDING, updated_s=NOW + 6, error="timeout")
+    store.journal_finish_rollback(rollback_id, updated_s=NOW + 7)
+    rollback = store.journal_entry(rollback_id)
+    assert rollback is not None
+    assert (rollback.status, rollback.updated_s, rollback.error) == (
+        JournalStatus.DONE,
+        NOW + 7,
+        None,
+    )
+
+
+def test_a_rollback_link_to_an_unknown_entry_is_refused(store: Store) -> None:
+    change_id = begin(store)
+    store.journal_mark(change_id, JournalStatus.DONE, updated_s=NOW)
+    with pytest.raises(StoreError, match="no journal entry 999"):
+        store.journal_link_rollback(change_id, 999)
+    entry = store.journal_entry(change_id)
+    assert entry is not None and (entry.status, entry.rolled_back_by) == (JournalStatus.DONE, None)
+
+
+def test_open_entries_are_the_pending_and_applied_ones_oldest_first(store: Store) -> None:
+    first, done, second, third = (begin(store, created_s=NOW + i) for i in range(4))
+    store.journal_mark(done, JournalStatus.DONE, updated_s=NOW)
+    store.journal_mark(second, JournalStatus.APPLIED, updated_s=NOW)
+    assert [e.change_id for e in store.open_journal_entries()] == [first, second, third]
+
+
+def test_an_empty_journal_has_no_last_batch(store: Store) -> None:
+    assert store.last_batch_id() is None
+    assert store.last_batch_id(exclude_rollbacks=False) is None
