@@ -11,7 +11,7 @@ import pytest
 
 from lnopt.config import Config, default_config, load_config
 from lnopt.decisions import RULES, ChannelFacts, Outcome, RuleContext, fee_step_ppm, probe_step_ppm
-from lnopt.model import Action, Channel, PriceHistory
+from lnopt.model import Action, Channel, ChannelState, PriceHistory
 from tests.factories import channel
 from tests.test_decisions import score_of
 
@@ -579,3 +579,198 @@ def test_the_market_price_is_the_lower_weighted_median(
     ppms = (100, 200, 300, 400)[: len(capacities)]
     given = facts(alternative_ppms=ppms, alternative_capacities_msat=capacities)
     assert given.alternative_median_ppm == median_ppm
+
+
+# --- what each rule says: the reasons an operator reads -------------------------------------
+
+IDLE_REASON = (
+    "Liquidity sits idle: 90% of the capacity is on our side (above 25%) with 0 forwards out "
+    "in 7 days (at most 0)."
+)
+DEMAND_REASON = "4 forwards out and 2 failed by us for lack of liquidity in 7 days"
+DEMANDING_FACTS = {"forwards_out_7d": 4, "local_failed_7d": 2}
+ONE_MARKET = {"alternative_capacities_msat": (CAPACITY_MSAT,)}
+DEMAND_TODAY = {"forwards_out_1d": 2, "forwards_out_7d": 5}
+DEMAND_HOLDS = (
+    "Demand holds at 200 ppm: 2 forwards out in the last day and 5 in 7 days (at least 1 and 2)."
+)
+EXPLAINED: dict[str, tuple[str, dict[str, Any], tuple[str, ...]]] = {
+    "not open": (
+        "not_open",
+        {"ch": channel(1, state=ChannelState.PENDING)},
+        ("The channel is pending, not active: it cannot forward, so it is left alone.",),
+    ),
+    "low confidence": (
+        "low_confidence",
+        {"confidence": 0.2},
+        (
+            "Confidence 0.20 is below the minimum 0.30: too little is known to act, so nothing "
+            "changes.",
+        ),
+    ),
+    "close": (
+        "close",
+        {"given": facts(idle_days=45.0, age_days=139.0), "score": 0.05},
+        (
+            "Score 0.05 is below 0.10.",
+            "No forward for 45 days (closing needs 30).",
+            "The channel is 139 days old (closing needs 30).",
+            "Closing frees 2,500,000 sat of local balance for a better channel.",
+        ),
+    ),
+    "offline": (
+        "offline",
+        {"ch": channel(1, connected=False)},
+        ("The peer is disconnected: a new fee earns nothing until it is back.",),
+    ),
+    "balance unknown": (
+        "balance_unknown",
+        {"ch": channel(1, balance_known=False)},
+        ("The channel's balance is not known, so its liquidity cannot be judged.",),
+    ),
+    "rebalance": (
+        "rebalance",
+        {
+            "given": facts(local_ratio=0.05, **DEMANDING_FACTS),
+            "ch": channel(1, local_ratio=0.05),
+            "score": 0.7,
+        },
+        (
+            "Only 5% of the capacity is on our side (below 10%).",
+            f"Demand continues: {DEMAND_REASON}.",
+            "The channel is valuable (score 0.70, at least 0.50): pricing alone will not refill "
+            "it; move about 2,250,000 sat into it to reach 50% local.",
+        ),
+    ),
+    "raise": (
+        "raise_fees",
+        {"given": facts(local_ratio=0.2, **DEMANDING_FACTS)},
+        (
+            "Outbound liquidity is scarce: 20% of the capacity is on our side (below 25%).",
+            f"Demand is there: {DEMAND_REASON} (at least 1 needed).",
+            "Scarce liquidity is underpriced: raise the fee by one step, 200 → 230 ppm.",
+        ),
+    ),
+    "untested price": (
+        "untested_price",
+        {"given": untested(0.5, 300, 400)},
+        (
+            "No forward has gone through this channel in 30 days: its price is untested.",
+            "The other 2 channels toward this peer charge a capacity-weighted median 300 ppm: "
+            "start from the market price, 200 → 300 ppm, and let demand move it from there.",
+        ),
+    ),
+    "idle, nothing to compare": (
+        "lower_fees",
+        {"given": idle(0.9, 0)},
+        (IDLE_REASON, "No other node has a channel toward this peer to compare fees with."),
+    ),
+    "idle, already competitive": (
+        "lower_fees",
+        {"given": idle(0.9, 0, 200, 300)},
+        (
+            IDLE_REASON,
+            "Already competitive: our fee 200 ppm against the median 200 ppm of the 2 other "
+            "channels toward this peer; the price is not what idles it.",
+        ),
+    ),
+    "idle, dearer than the market": (
+        "lower_fees",
+        {"given": idle(0.9, 0, 100, 150)},
+        (
+            IDLE_REASON,
+            "Priced above the alternatives: our fee 200 ppm against the median 100 ppm of the 2 "
+            "other channels toward this peer.",
+            "Lower the fee by one step, not below that median: 200 → 170 ppm.",
+        ),
+    ),
+    "probe": (
+        "probe_price",
+        {"given": facts(**DEMAND_TODAY, alternative_ppms=(100,), **ONE_MARKET)},
+        (
+            DEMAND_HOLDS,
+            "Payers choose us among the alternatives at this price: it is not too high.",
+            "Probe a higher price, 200% up: 200 → 600 ppm; if the demand stops, the fee comes "
+            "back down.",
+        ),
+    ),
+    "probe to the market": (
+        "probe_price",
+        {"given": facts(**DEMAND_TODAY, alternative_ppms=(900,), **ONE_MARKET)},
+        (
+            DEMAND_HOLDS,
+            "The other 1 channels toward this peer charge a median 900 ppm: payers who choose "
+            "us would pay that elsewhere.",
+            "Raise to the market: 200 → 900 ppm.",
+        ),
+    ),
+}
+
+
+@pytest.mark.parametrize(
+    ("name", "asked", "reasons"), list(EXPLAINED.values()), ids=list(EXPLAINED)
+)
+def test_each_rule_says_why_with_its_figures(
+    name: str, asked: dict[str, Any], reasons: tuple[str, ...]
+) -> None:
+    options = dict(asked)
+    outcome = ask(name, options.pop("given", facts()), **options)
+    assert outcome is not None and outcome.reasons == reasons
+
+
+def test_draining_says_how_fast_and_how_long_the_liquidity_lasts() -> None:
+    assert ask_draining(HORIZON_MSAT - 1).reasons == (
+        "The channel is draining: 10,000 sat/day more went out than came in over the last day, "
+        "and 1 forwards went out in the last day.",
+        "At that pace its 299,999 sat on our side last 30.0 days (less than 30): the liquidity "
+        "sells too cheaply.",
+        "Raise 200%: 200 → 600 ppm, so what is left goes to the payers who value it most.",
+    )
+    assert ask_draining(HORIZON_MSAT - 1, **lowered(1.0)).reasons == (
+        "The channel is draining: 30.0 days of liquidity left at 10,000 sat/day over the last day.",
+        "The fee came down 300 → 200 ppm 1.0 days ago: it earns at this price for 7 days before "
+        "it is raised again.",
+    )
+
+
+def test_the_price_test_says_what_each_rate_earned() -> None:
+    raised_text = "The fee was raised 200 → 300 ppm 2.0 days ago."
+    early = ask_price_test(raised(1.0))
+    assert early is not None and early.reasons == (
+        "The fee was raised 200 → 300 ppm 1.0 days ago.",
+        "Too early to judge: it is judged after 2 days, once the old rate would have brought 3 "
+        "forwards (so far 1.5), or after 7 days.",
+    )
+    paid = ask_price_test(raised(2.0, previous_fees_msat=80_000))
+    assert paid is not None and paid.reasons == (
+        raised_text,
+        "At 300 ppm it earned 10 sat/day (2 forwards in 2.0 days); at 200 ppm 10 sat/day "
+        "(12 forwards in 8.0 days).",
+        "The raise paid: probe higher, 200% up: 300 → 900 ppm; if it earns less, the fee comes "
+        "back.",
+    )
+    lost = ask_price_test(raised(2.0, previous_fees_msat=80_000, current_fees_msat=19_000))
+    assert lost is not None and lost.reasons == (
+        raised_text,
+        "At 300 ppm it earned 9 sat/day (2 forwards in 2.0 days); at 200 ppm 10 sat/day "
+        "(12 forwards in 8.0 days).",
+        "The raise lost more volume than it gained in price: back to 200 ppm.",
+    )
+    scarce = ask_price_test(
+        raised(2.0, previous_fees_msat=80_000, current_fees_msat=19_000, local_ratio=0.1)
+    )
+    assert scarce is not None and scarce.reasons[-1] == (
+        "It earns less, but only 10% of the capacity is on our side: the scarce liquidity keeps "
+        "its price."
+    )
+
+
+def test_a_step_without_a_minimum_is_the_percentage_of_a_rate_never_below_zero() -> None:
+    free = config_with(fee_step_min_ppm=0, probe_step_pct=2_000, fee_step_pct=2_000).decisions
+    assert [fee_step_ppm(ppm, free) for ppm in (-5, 0, 1, 3)] == [0, 0, 20, 60]
+    assert [probe_step_ppm(ppm, free) for ppm in (-5, 0, 1, 3)] == [0, 0, 20, 60]
+
+
+def test_a_cut_can_reach_zero_where_the_market_is_free() -> None:
+    given = idle(0.9, 0, 0)
+    assert new_ppm(ask("lower_fees", given, ch=channel(1, fee_ppm=10))) == 0
