@@ -179,3 +179,11 @@ def test_a_file_with_an_infinite_or_negative_float_is_refused(
     path.write_text(f"decisions:\n  fee_elasticity: {yaml_value}\n", encoding="utf-8")
     with pytest.raises(ConfigError, match=rf"decisions\.fee_elasticity: .*{message}"):
         load_config(path)
+
+
+def test_a_section_left_empty_in_a_file_keeps_its_defaults(tmp_path: Path) -> None:
+    path = tmp_path / "lnopt.yaml"
+    path.write_text("guard:\ndecisions:\n  min_confidence: 0.5\n", encoding="utf-8")
+    config = load_config(path)
+    assert config.guard == load_config(None).guard
+    assert config.decisions.min_confidence == 0.5

@@ -246,7 +246,10 @@ def test_no_change_is_made_to_a_channel_whose_earlier_change_is_still_open(
     assert first.status is JournalStatus.PENDING
     # then a second change to that channel is refused, naming the open entry
     assert second.status is None and second.change_id is None
-    assert second.error is not None and f"change {first.change_id}" in second.error
+    assert second.error == (
+        f"change {first.change_id} on this channel is still open (its outcome is unknown); it "
+        "is settled from the node's policy before the next apply"
+    )
     assert fee_ppm_of(node, ch) == 100
     # and settling the open entry leaves the node at the policy the journal says
     assert executor.recover().undone == (first.change_id,)
@@ -290,7 +293,7 @@ def test_invalid_changes_are_refused_before_the_journal(
     )
     errors = [o.error or "" for o in result.outcomes]
     assert "negative fee refused" in errors[0]
-    assert "no change" in errors[1]
+    assert errors[1] == "no change: the new fees equal the old ones"
     assert "cannot read the channel's policy" in errors[2] and "no channel" in errors[2]
     assert store.journal() == [] and node.set_policy_calls == []
     assert result.batch_id is None
@@ -704,3 +707,19 @@ def test_recovery_logs_what_it_settled_and_what_it_could_not(
     (open_line,) = [m for m in messages if m.startswith("recover change_id=")]
     assert f"change_id={change_id} scid={second.short_channel_id} unresolved" in open_line
     assert "injected read timeout" in open_line
+
+
+def test_an_open_change_on_one_channel_does_not_hold_up_another(
+    executor: Executor, node: MemoryBackend, store: Store, channels: list[Channel]
+) -> None:
+    one, other = channels[0], channels[1]
+    # given a change on one channel left open (the restore acted but reported an error)
+    node.fail_set_policy(1, after_apply=True)
+    node.fail_set_policy(2, after_apply=True)
+    (stuck,) = executor.apply([change(one, 0)], dryrun=False).outcomes
+    assert stuck.status is JournalStatus.PENDING
+    # when a change to another channel is applied
+    (outcome,) = executor.apply([change(other, 150)], dryrun=False).outcomes
+    # then it goes through
+    assert (outcome.status, outcome.error) == (JournalStatus.DONE, None)
+    assert fee_ppm_of(node, other) == 150
