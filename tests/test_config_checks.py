@@ -187,3 +187,23 @@ def test_a_section_left_empty_in_a_file_keeps_its_defaults(tmp_path: Path) -> No
     config = load_config(path)
     assert config.guard == load_config(None).guard
     assert config.decisions.min_confidence == 0.5
+
+
+@pytest.mark.parametrize(
+    "weights",
+    [
+        {"liquidity": 1.0},  # one heuristic alone
+        {"liquidity": 1.0, "activity": 0.0},  # a weight of 0 switches a heuristic off
+    ],
+)
+def test_weights_on_the_edges_of_0_and_1_load(weights: dict[str, float]) -> None:
+    assert dict(load_config(None, {"weights": weights}).weights) == weights
+
+
+def test_weights_that_are_not_a_mapping_are_refused_saying_what_is_expected() -> None:
+    with pytest.raises(
+        ConfigError, match=r"^weights: expected a mapping of heuristic name to weight$"
+    ):
+        load_config(None, {"weights": [0.5, 0.5]})
+    with pytest.raises(ConfigError, match=r"\(a file that sets weights sets all of them\)$"):
+        load_config(None, {"weights": {"liquidity": 0.5}})

@@ -4,6 +4,8 @@ and one unit past it."""
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 
 from lnopt.config import GuardLimits
@@ -129,3 +131,16 @@ def test_a_change_recorded_at_this_very_second_is_not_in_the_future() -> None:
     later = review_one(proposed(100, 110), limits, {SCID: [NOW_S + 1]})
     assert later.verdict is Verdict.REJECTED
     assert "1 s in the future" in " ".join(later.reasons)
+
+
+def test_each_verdict_is_logged_on_one_line(caplog: pytest.LogCaptureFixture) -> None:
+    limits = GuardLimits(max_fee_ppm=1_000)
+    with caplog.at_level(logging.DEBUG, logger="lnopt.guard"):
+        review_one(proposed(100, 150), limits)
+        review_one(proposed(900, 1_500), limits)
+        review_one(proposed(100, 100), limits)
+    assert [r.getMessage() for r in caplog.records] == [
+        f"guard scid={SCID} verdict=approved fee_ppm=100->150",
+        f"guard scid={SCID} verdict=clamped fee_ppm=900->1000",
+        f"guard scid={SCID} verdict=rejected fee_ppm=100->-",
+    ]

@@ -3,6 +3,7 @@ the shadow log, the advise queue and the fee journal."""
 
 from __future__ import annotations
 
+import dataclasses
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -682,3 +683,16 @@ def test_open_entries_are_the_pending_and_applied_ones_oldest_first(store: Store
 def test_an_empty_journal_has_no_last_batch(store: Store) -> None:
     assert store.last_batch_id() is None
     assert store.last_batch_id(exclude_rollbacks=False) is None
+
+
+def test_a_forward_counts_at_its_resolution_else_at_its_arrival(store: Store) -> None:
+    day = 86_400
+    # one settled forward received 8 days ago and resolved 6 days ago; one known only by its
+    # arrival 6 days ago (a final event without resolved_time)
+    resolved = dataclasses.replace(fwd(1), received_s=NOW - 8 * day, resolved_s=NOW - 6 * day)
+    arrived = dataclasses.replace(fwd(2), received_s=NOW - 6 * day, resolved_s=None)
+    store.record_forwards([resolved, arrived])
+    week = store.activity(now_s=NOW)[B].last_7d
+    assert week.forwards_out == 2
+    # and neither falls in the last day
+    assert store.activity(now_s=NOW)[B].last_1d.forwards_out == 0
