@@ -144,3 +144,23 @@ def test_each_verdict_is_logged_on_one_line(caplog: pytest.LogCaptureFixture) ->
         f"guard scid={SCID} verdict=clamped fee_ppm=900->1000",
         f"guard scid={SCID} verdict=rejected fee_ppm=100->-",
     ]
+
+
+def test_the_guards_reasons_word_for_word() -> None:
+    # a cut clamped by the step names the step, not the bounds
+    cut = review_one(proposed(3_000, 999), CAPPED)
+    assert cut.reasons == ("fee_ppm 999 clamped to 1000 by the largest step of 2000 ppm from 3000",)
+    # nothing left to change
+    same = review_one(proposed(100, 100))
+    assert same.reasons == ("no change left: what may be applied equals the current policy",)
+    # a change recorded in the future
+    future = review_one(proposed(100, 110), GuardLimits(cooldown_s=0), {SCID: [NOW_S + 90]})
+    assert future.reasons == (
+        "a change is recorded 90 s in the future: the clock may have been set back; not touched "
+        "until that time has passed",
+    )
+    # a rate that one step cannot bring within the bounds
+    far = review_one(proposed(2_001, 1_000), GuardLimits(max_fee_ppm=1_000, max_step_ppm=1_000))
+    assert far.reasons == (
+        "fee_ppm 2001 is outside [0, 1000] ppm by more than one step of 1000 ppm: set it by hand",
+    )

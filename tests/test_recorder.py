@@ -15,7 +15,7 @@ from pyln.client import Millisatoshi
 
 from lnopt.errors import StoreError
 from lnopt.model import Forward, ForwardStatus
-from lnopt.recorder import QUEUE_BATCHES, ForwardRecorder, forward_from_event
+from lnopt.recorder import MAX_INTEGER, QUEUE_BATCHES, ForwardRecorder, forward_from_event
 from lnopt.store import Store
 
 NOW = 1_760_000_000.0
@@ -356,3 +356,20 @@ def test_a_microsecond_apart_is_another_forward(store: Store) -> None:
         recorder.submit_event(legacy_event(received_s))
     recorder.flush()
     assert store.forward_counts()["settled"] == 2
+
+
+@pytest.mark.parametrize(
+    ("changes", "storable"),
+    [
+        ({"received_time": 0.0, "resolved_time": 0.5}, True),  # the epoch itself is a time
+        ({"received_time": -1.0}, False),
+        ({"resolved_time": -0.5}, False),
+        ({"in_msat": MAX_INTEGER}, True),  # the largest integer SQLite holds
+        ({"in_msat": MAX_INTEGER + 1}, False),
+        ({"created_index": MAX_INTEGER + 1}, False),
+    ],
+)
+def test_what_the_store_can_hold_is_read_and_nothing_past_it(
+    changes: dict[str, Any], storable: bool
+) -> None:
+    assert (forward_from_event(event(1, **changes)) is not None) is storable
