@@ -6,9 +6,11 @@ results rendered by :mod:`lnopt.rpc`; the options are declared and read by
 :mod:`lnopt.plugin_options`. pyln-client dispatches every call and notification in one loop, so
 nothing slow runs there: ``forward_event`` hands the event to the recorder's bounded queue,
 method calls run on worker threads and answer when done, and recovery, backfill and the
-scheduled runs run in the scheduler's thread. An ``lnopt.errors`` error becomes a JSON-RPC
-error whose message says what to do; anything else is logged with its traceback and answered
-with a short message.
+scheduled runs run in the scheduler's thread. Requests are read and answered by
+:class:`~lnopt.plugin_protocol.LnoptPlugin`: parameters are checked against each method's
+signature, an ``lnopt.errors`` error becomes a JSON-RPC error whose message says what to do,
+anything else is logged with its traceback and answered with a short message, and no answer
+carries a traceback. Parameters are read by :mod:`lnopt.params` and the service's targets.
 """
 
 from __future__ import annotations
@@ -23,20 +25,36 @@ from pathlib import Path
 from typing import Any
 
 from pyln.client import Plugin
-from pyln.client.plugin import Request, RpcException
+from pyln.client.plugin import Request
 
 from lnopt import rpc
 from lnopt.backends.cln import ClnBackend
 from lnopt.errors import InvalidRequest, LnoptError
-from lnopt.plugin_options import GuardOption, add_options, read_settings, with_guard_option
+from lnopt.params import read_bool, read_int, read_time
+from lnopt.plugin_options import (
+    GuardOption,
+    add_options,
+    read_interval,
+    read_settings,
+    with_guard_option,
+)
+from lnopt.plugin_protocol import LnoptPlugin
 from lnopt.recorder import ForwardRecorder
-from lnopt.service import ALL, Optimizer, Scheduler, parse_mode
+from lnopt.service import ALL, Optimizer, Scheduler, SchedulerState, parse_mode
+from lnopt.service.targets import (
+    parse_proposal_id,
+    read_channel,
+    read_channel_or_all,
+    read_proposal_target,
+    read_rollback_target,
+)
 from lnopt.store import Store
 
 logger = logging.getLogger("lnopt.plugin")
 
 WORKER_THREADS = 2
-UNEXPECTED_ERROR_CODE = -32603
+HISTORY_LIMIT_MAX = 10_000
+REPORT_DAYS_MAX = 3650
 
 
 class LnoptApp:
@@ -68,6 +86,9 @@ class LnoptApp:
         except LnoptError as exc:
             logger.warning("event=disabled reason=%r", str(exc))
             return {"disable": f"lnopt: {exc}"}
+        except Exception as exc:  # a start-up lnopt did not foresee still disables it cleanly
+            logger.exception("event=disabled (unexpected)")
+            return {"disable": f"lnopt could not start ({type(exc).__name__}); see the log"}
         backend = ClnBackend.from_socket(
             Path(lightning_dir) / str(configuration["rpc-file"]),
             graph_refresh_s=settings.config.graph.refresh_s,
@@ -91,6 +112,9 @@ class LnoptApp:
             settings.db_path,
         )
         return None
+
+    def scheduler_state(self) -> SchedulerState | None:
+        return None if self._scheduler is None else self._scheduler.state()
 
     def stop(self) -> None:
         """Finish what is queued and close the store (idempotent)."""
@@ -125,10 +149,10 @@ class LnoptApp:
     # --- dynamic options -------------------------------------------------------------------
 
     def set_mode(self, value: Any) -> None:
-        self.optimizer.set_mode(parse_mode(str(value)))
+        self.optimizer.set_mode(parse_mode(value, what="lnopt-mode"))
 
     def set_interval(self, value: Any) -> None:
-        self.optimizer.set_interval(rpc.read_int("lnopt-interval", value))
+        self.optimizer.set_interval(read_interval(value))
         if self._scheduler is not None:
             self._scheduler.wake()
 
@@ -138,28 +162,19 @@ class LnoptApp:
 
 
 def answer(request: Request, work: Callable[[], Any]) -> None:
-    """Run ``work`` and answer ``request``: its result, or an error an operator can act on."""
+    """Run ``work`` and answer ``request``: its result, or (through the request's one error
+    path, :class:`~lnopt.plugin_protocol.LnoptRequest`) an error an operator can act on."""
     try:
         result = work()
-    except LnoptError as exc:
-        logger.info("event=rpc_refused method=%s error=%r", request.method, str(exc))
-        failure = RpcException(str(exc), exc.rpc_code)
     except Exception as exc:
-        logger.exception("event=rpc_failed method=%s", request.method)
-        failure = RpcException(
-            f"{request.method} failed unexpectedly ({type(exc).__name__}: {exc}); "
-            "the node's log has the details",
-            UNEXPECTED_ERROR_CODE,
-        )
+        request.set_exception(exc)
     else:
         request.set_result(result)
-        return
-    request.set_exception(failure)
 
 
 def build_plugin(app: LnoptApp) -> Plugin:
     """A pyln Plugin with lnopt's options, methods and subscriptions, bound to ``app``."""
-    plugin = Plugin()
+    plugin = LnoptPlugin()
     add_options(plugin, app)
     _add_methods(plugin, app)
 
@@ -181,29 +196,16 @@ def build_plugin(app: LnoptApp) -> Plugin:
 
 def background_method(app: LnoptApp, handler: Callable[..., Any]) -> Callable[..., None]:
     """The pyln method for ``handler``: ``request`` and then ``handler``'s own parameters (so
-    pyln binds them and writes the usage); it queues the call for a worker thread, which answers
-    with ``handler``'s result. A parameter ``handler`` does not take is refused by name."""
-    accepted = inspect.signature(handler)
-    names = list(accepted.parameters)
+    pyln writes the usage and :class:`~lnopt.plugin_protocol.LnoptPlugin` checks a call against
+    them); it queues the call for a worker thread, which answers with ``handler``'s result."""
 
     def method(request: Request, *args: Any, **kwargs: Any) -> None:
-        params = dict(zip(names, args, strict=False)) | kwargs
-        unknown = sorted(params.keys() - set(names))
+        app.submit(request, lambda: handler(*args, **kwargs))
 
-        def work() -> Any:
-            if unknown:
-                raise InvalidRequest(
-                    f"unknown parameter(s) {', '.join(unknown)}; "
-                    f"accepted: {', '.join(names) or 'none'}"
-                )
-            return handler(**params)
-
-        app.submit(request, work)
-
+    accepted = inspect.signature(handler)
     request = inspect.Parameter("request", inspect.Parameter.POSITIONAL_OR_KEYWORD)
-    extra = inspect.Parameter("unknown", inspect.Parameter.VAR_KEYWORD)
     method.__signature__ = accepted.replace(  # type: ignore[attr-defined]
-        parameters=[request, *accepted.parameters.values(), extra]
+        parameters=[request, *accepted.parameters.values()]
     )
     method.__doc__ = handler.__doc__
     return method
@@ -213,55 +215,57 @@ def _add_methods(plugin: Plugin, app: LnoptApp) -> None:
     def score(channel: Any = None) -> Any:
         """Score our channels (or one): the score, its confidence and the eight parts, each
         with its score, confidence, explanation and raw values; and how fresh the graph is."""
-        found = app.optimizer.score(rpc.read_optional_channel(channel))
+        found = app.optimizer.score(read_channel(channel))
         return rpc.score_report_json(found, now_s=time.time())
 
     def recommend(channel: Any = None) -> Any:
         """What lnopt would do with each channel (or one), and why: the decision, its reasons
         and confidence, the proposed policy, the expected impact and the guard's verdict; and
         the proposals queued for lnopt-approve."""
-        found = app.optimizer.recommend(rpc.read_optional_channel(channel))
+        found = app.optimizer.recommend(read_channel(channel))
         return rpc.recommendations_json(found, app.optimizer.proposals())
 
     def apply(channel: Any = ALL, dryrun: Any = True) -> Any:
         """Apply the recommended fee changes of one channel or all, within the guard's limits.
         A dry run (the default) shows what would change; dryrun=false changes the node."""
-        target, dry = rpc.read_target("channel", channel), rpc.read_bool("dryrun", dryrun)
+        target, dry = read_channel_or_all(channel), read_bool("dryrun", dryrun)
         return rpc.batch_json(app.optimizer.apply(target, dryrun=dry))
 
     def approve(proposal: Any) -> Any:
         """Apply a proposal queued in advise mode (its id), or all of them (all)."""
-        return rpc.batch_json(app.optimizer.approve(rpc.read_target("proposal", proposal)))
+        return rpc.batch_json(app.optimizer.approve(read_proposal_target(proposal)))
 
     def reject(proposal: Any) -> Any:
         """Drop a proposal queued in advise mode (its id)."""
-        proposal_id = rpc.read_int("proposal", proposal, minimum=1)
-        return rpc.proposal_json(app.optimizer.reject(proposal_id))
+        return rpc.proposal_json(app.optimizer.reject(parse_proposal_id(proposal)))
 
     def rollback(target: Any, dryrun: Any = True) -> Any:
         """Restore the fees before a change (its id, e.g. 42), a batch (b7), a channel's latest
         change (its short channel id) or the last batch (last). A dry run (the default) shows
         what would be restored; dryrun=false changes the node."""
-        chosen, dry = rpc.read_target("target", target), rpc.read_bool("dryrun", dryrun)
+        chosen, dry = read_rollback_target(target), read_bool("dryrun", dryrun)
         return rpc.batch_json(app.optimizer.rollback(chosen, dryrun=dry))
 
     def history(channel: Any = None, since: Any = None, limit: Any = 100) -> Any:
         """Decisions and fee changes, newest first, of one channel or all, since a unix time."""
         found = app.optimizer.history(
-            rpc.read_optional_channel(channel),
-            since_s=rpc.read_time("since", since),
-            limit=rpc.read_int("limit", limit, minimum=1),
+            read_channel(channel),
+            since_s=read_time("since", since),
+            limit=read_int("limit", limit, minimum=1, maximum=HISTORY_LIMIT_MAX),
         )
         return rpc.history_json(found)
 
     def status() -> Any:
         """Mode, schedule, last and next run, counts, store, graph freshness, guard limits."""
-        return rpc.status_json(app.optimizer.status(), now_s=time.time())
+        return rpc.status_json(
+            app.optimizer.status(), now_s=time.time(), scheduler=app.scheduler_state()
+        )
 
     def report(days: Any = 7) -> Any:
         """The shadow report over the last days: what lnopt would have changed and why, the
         activity it saw, and fee income before and after the changes it made."""
-        return rpc.report_json(app.optimizer.report(rpc.read_int("days", days, minimum=1)))
+        chosen = read_int("days", days, minimum=1, maximum=REPORT_DAYS_MAX)
+        return rpc.report_json(app.optimizer.report(chosen))
 
     for name, handler in (
         ("lnopt-score", score),

@@ -1,4 +1,4 @@
-"""The command line: ``python -m lnopt demo | score | sim compare``."""
+"""The command line: ``python -m lnopt demo | score | sim compare | credentials``."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 from lnopt import demo
@@ -19,6 +18,7 @@ from lnopt.graph import NetworkGraph
 from lnopt.render import score_table
 from lnopt.rpc import recommendation_json, score_json
 from lnopt.scoring import score_channels
+from lnopt.security import commands as security_commands
 from lnopt.service import Recommendation
 from lnopt.sim import commands as sim_commands
 from lnopt.snapshot import NodeSnapshot
@@ -48,11 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
         "a history, show how lnopt scores them and what it decides, then compare it with the "
         "fee tools operators use today on the same payments.",
     )
-    demo.add_argument("--seed", type=int, default=DemoParams.seed)
-    demo.add_argument("--nodes", type=int, default=DemoParams.nodes, help="network size")
-    demo.add_argument("--days", type=float, default=DemoParams.days, help="simulated days")
-    demo.add_argument("--payments", type=int, default=DemoParams.payments)
-    demo.add_argument("--plot", type=Path, default=DemoParams.plot_path, help="PNG to write")
+    sim_commands.add_demo_arguments(demo)
     demo.add_argument("--json", action="store_true", help="print JSON instead of tables")
     demo.set_defaults(handler=_demo_command)
 
@@ -69,6 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
     score.set_defaults(handler=_score_command)
 
     sim_commands.add_commands(commands)
+    security_commands.add_commands(commands)
     return parser
 
 
@@ -98,10 +95,11 @@ def score_from_gossip(
 
 def _demo_command(args: argparse.Namespace) -> int:
     params = DemoParams(
-        seed=args.seed,
+        seeds=args.seeds,
         nodes=args.nodes,
         days=args.days,
         payments=args.payments,
+        workers=args.workers,
         plot_path=args.plot,
     )
     return demo.run(params, as_json_output=args.json)

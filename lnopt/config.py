@@ -3,7 +3,9 @@
 Every section is a frozen dataclass; :func:`load_config` merges the operator's file over
 ``defaults.yaml`` and refuses, with a :class:`~lnopt.errors.ConfigError` naming the key and what
 is accepted, any unknown key, wrong type, negative number, ratio outside [0, 1], minimum above
-maximum, or weights that do not sum to 1.
+maximum, or weights that do not sum to 1. Whole numbers and the guard's lists are read with the
+plugin options' readers (:mod:`lnopt.params`): a fee amount (``*_ppm``, ``*_msat``) is at most
+2**32 - 1, as BOLT 7's ``channel_update`` carries it, and every list item is checked.
 """
 
 from __future__ import annotations
@@ -20,7 +22,15 @@ from typing import Any
 
 import yaml
 
-from lnopt.errors import ConfigError
+from lnopt.errors import ConfigError, InvalidRequest
+from lnopt.params import (
+    clipped,
+    largest_whole_number,
+    read_int,
+    read_node_id,
+    read_short_channel_id,
+    shown,
+)
 
 HEURISTIC_NAMES = (
     "centrality",
@@ -115,6 +125,13 @@ class Config:
 
 # Ratios, scores and confidences lie in [0, 1]; every number is non-negative; pairs are (min, max).
 _UNIT_INTERVAL_SUFFIXES = ("_ratio", "_score", "_confidence")
+# The guard's lists are read item by item as the plugin's options are.
+_LIST_ITEMS = {
+    "guard.exclude_channels": read_short_channel_id,
+    "guard.allow_channels": read_short_channel_id,
+    "guard.exclude_peers": read_node_id,
+}
+CONFIG_MAX_BYTES = 1_000_000
 _ORDERED_PAIRS = (
     ("liquidity", "depleted_ratio", "saturated_ratio"),
     ("decisions", "raise_below_local_ratio", "lower_above_local_ratio"),
@@ -187,7 +204,15 @@ def _read_defaults() -> dict[str, Any]:
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        what = "is not a regular file" if path.exists() else "does not exist"
+        raise ConfigError(f"cannot read configuration file {shown(str(path))}: it {what}")
     try:
+        if path.stat().st_size > CONFIG_MAX_BYTES:
+            raise ConfigError(
+                f"configuration file {path} is larger than {CONFIG_MAX_BYTES} bytes; "
+                "it holds a few dozen settings"
+            )
         loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise ConfigError(f"cannot read configuration file {path}: {exc.strerror}") from exc
@@ -197,6 +222,16 @@ def _read_yaml(path: Path) -> dict[str, Any]:
         ) from exc
     except yaml.YAMLError as exc:
         raise ConfigError(f"configuration file {path} is not valid YAML: {exc}") from exc
+    except RecursionError:
+        raise ConfigError(
+            f"configuration file {path} is nested too deeply to read; "
+            "its settings lie two levels deep (section, then key)"
+        ) from None
+    except ValueError as exc:  # e.g. a number of more digits than Python converts, a bad date
+        raise ConfigError(
+            f"configuration file {path} holds a value lnopt cannot read "
+            f"({clipped(str(exc).split(':')[0], 120)})"
+        ) from exc
     if loaded is None:
         return {}
     if not isinstance(loaded, dict):
@@ -261,16 +296,18 @@ def _parse_value(key: str, hint: Any, raw: Any) -> Any:
         if raw is None:
             return None
         (hint,) = (arg for arg in args if arg is not type(None))
-    if typing.get_origin(hint) is tuple:
-        if not isinstance(raw, list | tuple) or not all(isinstance(x, str) for x in raw):
-            raise ConfigError(f"{key}: expected a list of strings, got {raw!r}")
-        return tuple(raw)
-    if hint is int:
-        if isinstance(raw, bool) or not isinstance(raw, int):
-            raise ConfigError(f"{key}: expected a whole number >= 0, got {raw!r}")
-    elif hint is float:
+    try:
+        if typing.get_origin(hint) is tuple:
+            if not isinstance(raw, list | tuple):
+                raise ConfigError(f"{key}: expected a list, got {shown(raw)}")
+            return tuple(_LIST_ITEMS[key](key, item) for item in raw)
+        if hint is int:
+            return read_int(key, raw, maximum=largest_whole_number(key), text=False)
+    except InvalidRequest as exc:
+        raise ConfigError(str(exc)) from None
+    if hint is float:
         if isinstance(raw, bool) or not isinstance(raw, int | float):
-            raise ConfigError(f"{key}: expected a number, got {raw!r}")
+            raise ConfigError(f"{key}: expected a number, got {shown(raw)}")
         raw = float(raw)
         if not math.isfinite(raw):
             raise ConfigError(f"{key}: expected a finite number, got {raw}")

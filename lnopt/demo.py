@@ -25,7 +25,14 @@ from lnopt.model import Mode
 from lnopt.render import score_table
 from lnopt.rpc import recommendation_json, score_json
 from lnopt.service import Optimizer, Recommendation
-from lnopt.sim.commands import DEMO_DAYS, DEMO_NODES, DEMO_PAYMENTS, run_demo
+from lnopt.sim.commands import (
+    DEMO_DAYS,
+    DEMO_NODES,
+    DEMO_PAYMENTS,
+    DEMO_SEEDS,
+    DEMO_WORKERS,
+    run_demo,
+)
 from lnopt.sim.compare import CompareParams, world_for
 from lnopt.sim.engine import Simulation
 from lnopt.sim.policies import make_policy
@@ -39,10 +46,11 @@ HISTORY_POLICY = "static"
 
 @dataclass(frozen=True)
 class DemoParams:
-    seed: int = 1
+    seeds: tuple[int, ...] = DEMO_SEEDS
     nodes: int = DEMO_NODES
     days: float = DEMO_DAYS
     payments: int = DEMO_PAYMENTS
+    workers: int = DEMO_WORKERS
     plot_path: Path | None = Path("lnopt-demo.png")
 
 
@@ -68,14 +76,15 @@ class NodeView:
 
 
 def node_view(params: DemoParams, config: Config) -> NodeView:
-    """Run the demo's payments with median fees, then score and decide in shadow mode."""
+    """Run the first seed's payments with median fees, then score and decide in shadow mode."""
+    seed = params.seeds[0]
     compare_params = CompareParams(
-        nodes=params.nodes, seeds=(params.seed,), days=params.days, payments=params.payments
+        nodes=params.nodes, seeds=(seed,), days=params.days, payments=params.payments
     )
-    world = world_for(compare_params, params.seed)
+    world = world_for(compare_params, seed)
     with tempfile.TemporaryDirectory(prefix="lnopt-demo-") as scratch:
         context = PolicyContext(
-            median_policy=world.median, seed=params.seed, workdir=Path(scratch), config=config
+            median_policy=world.median, seed=seed, workdir=Path(scratch), config=config
         )
         simulation = Simulation(world, make_policy(HISTORY_POLICY, context), compare_params.sim)
         simulation.run()
@@ -92,31 +101,24 @@ def node_view(params: DemoParams, config: Config) -> NodeView:
 def run(params: DemoParams, *, as_json_output: bool, out: Callable[[str], None] = print) -> int:
     config = default_config()
     view = node_view(params, config)
-    if as_json_output:
-        comparison = run_demo(
-            seed=params.seed,
-            nodes=params.nodes,
-            days=params.days,
-            payments=params.payments,
-            plot_path=params.plot_path,
-            out=lambda _: None,
+    if not as_json_output:
+        out(
+            f"Our node {view.snapshot.node_id[:16]}… after {params.days:g} days of payments with "
+            f"network-median fees (seed {params.seeds[0]}): {len(view.snapshot.channels)} "
+            "channels, as lnopt sees them (shadow mode: nothing is changed).\n"
         )
-        document = {"node": view.snapshot.node_id, "channels": view.as_json()}
-        out(json.dumps(document | {"comparison": as_json(comparison)}, indent=2))
-        return 0
-    out(
-        f"Our node {view.snapshot.node_id[:16]}… after {params.days:g} days of payments with "
-        f"network-median fees: {len(view.snapshot.channels)} channels, as lnopt sees them "
-        "(shadow mode: nothing is changed).\n"
-    )
-    out(view.table())
-    out("")
-    run_demo(
-        seed=params.seed,
+        out(view.table())
+        out("")
+    comparison = run_demo(
+        seeds=params.seeds,
         nodes=params.nodes,
         days=params.days,
         payments=params.payments,
+        workers=params.workers,
         plot_path=params.plot_path,
-        out=out,
+        out=(lambda _: None) if as_json_output else out,
     )
+    if as_json_output:
+        document = {"node": view.snapshot.node_id, "channels": view.as_json()}
+        out(json.dumps(document | {"comparison": as_json(comparison)}, indent=2))
     return 0

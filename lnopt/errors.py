@@ -10,6 +10,8 @@
     │   ├── BackendUnavailable      the node cannot be reached (socket, HTTP transport)
     │   └── BackendRefused          the node answered with an error (RpcError, HTTP 4xx/5xx)
     ├── StoreError                  the SQLite store cannot be read or written
+    ├── CredentialError             the credential vault cannot be used (missing record, wrong
+    │                               passphrase, altered file); names the record, never a secret
     └── ExecutionError              a fee change failed; the old policy was restored where possible
 
 Backends map their library's errors into this tree (``raise BackendUnavailable(...) from exc``);
@@ -61,6 +63,10 @@ class BackendRefused(BackendError):
 
 class StoreError(LnoptError):
     """The store cannot be read or written."""
+
+
+class CredentialError(LnoptError):
+    """A credential vault cannot be opened, read or written; names the record, never its secret."""
 
 
 class ExecutionError(LnoptError):

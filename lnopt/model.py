@@ -11,6 +11,8 @@ import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from lnopt.params import SHORT_CHANNEL_ID, is_short_channel_id, shown
+
 RawValue = int | float | str | bool | None
 
 
@@ -21,14 +23,11 @@ def funding_height(short_channel_id: str) -> int:
 
 
 def parse_short_channel_id(short_channel_id: str) -> tuple[int, int, int]:
-    """Split ``BLOCKxTXxOUT`` into its three integers; ``ValueError`` if it is not one."""
-    parts = short_channel_id.split("x")
-    if len(parts) != 3 or not all(part.isdigit() for part in parts):
-        raise ValueError(
-            f"short channel id {short_channel_id!r} is not of the form BLOCKxTXxOUT "
-            "(three non-negative integers joined by 'x', e.g. 812345x1020x1)"
-        )
-    block, tx, out = (int(part) for part in parts)
+    """Split ``BLOCKxTXxOUT`` into its three integers; ``ValueError`` if it is not one (ASCII
+    digits, each part within BOLT 7's field sizes)."""
+    if not isinstance(short_channel_id, str) or not is_short_channel_id(short_channel_id):
+        raise ValueError(f"{shown(short_channel_id)} is not {SHORT_CHANNEL_ID}")
+    block, tx, out = (int(part) for part in short_channel_id.split("x"))
     return block, tx, out
 
 

@@ -4,8 +4,9 @@ into :class:`Settings`, and the dynamic ones applied when ``setconfig`` changes 
 ``lnopt-mode``, ``lnopt-interval`` and the guard limits (:data:`GUARD_OPTIONS`, each overriding
 one ``guard`` key of the YAML file) are dynamic; ``lnopt-config``, ``lnopt-db`` and the
 repeatable exclusions (:data:`LIST_OPTIONS`, replacing the YAML's lists) are read at start-up.
-A bad value is an :class:`~lnopt.errors.LnoptError` naming the option: at ``init`` it disables
-the plugin with that message, on ``setconfig`` it refuses the new value.
+A bad value is an :class:`~lnopt.errors.LnoptError` naming the option and what it accepts (read
+by :mod:`lnopt.params`; fee limits at most 2**32 - 1, the interval at most a year): at ``init``
+it disables the plugin with that message, on ``setconfig`` it refuses the new value.
 """
 
 from __future__ import annotations
@@ -19,13 +20,22 @@ from typing import Any, Protocol
 from pyln.client import Plugin
 from pyln.client.plugin import RpcException
 
-from lnopt import rpc
 from lnopt.config import Config, load_config
-from lnopt.errors import InvalidRequest, LnoptError
+from lnopt.errors import ConfigError, InvalidRequest, LnoptError
 from lnopt.model import Mode
-from lnopt.service import parse_mode, require_short_channel_id
+from lnopt.params import (
+    largest_whole_number,
+    read_int,
+    read_node_id,
+    read_path,
+    read_short_channel_id,
+)
+from lnopt.service import parse_mode
 
 DB_FILE = "lnopt.sqlite3"
+
+
+INTERVAL_MAX_S = 31_536_000  # a year
 
 
 @dataclass(frozen=True)
@@ -35,6 +45,11 @@ class GuardOption:
     option: str
     key: str  # the GuardLimits field
     description: str
+
+    @property
+    def maximum(self) -> int:
+        """Fee amounts are 32-bit fields of BOLT 7's channel_update."""
+        return largest_whole_number(self.key)
 
 
 GUARD_OPTIONS = (
@@ -57,16 +72,6 @@ GUARD_OPTIONS = (
 )
 
 
-def _node_id(option: str, text: str) -> str:
-    if len(text) != 66 or not all(c in "0123456789abcdef" for c in text.lower()):
-        raise InvalidRequest(f"{option}: {text!r} is not a node id (66 hex characters)")
-    return text.lower()
-
-
-def _channel_id(option: str, text: str) -> str:
-    return require_short_channel_id(text, what=option)
-
-
 @dataclass(frozen=True)
 class ListOption:
     """A guard list the operator can give as a repeated plugin option (replacing the YAML's)."""
@@ -74,7 +79,7 @@ class ListOption:
     option: str
     key: str  # the GuardLimits field
     description: str
-    read: Callable[[str, str], str]  # (option, text) -> the checked item
+    read: Callable[[str, Any], str]  # (option, value) -> the checked item
 
 
 LIST_OPTIONS = (
@@ -82,13 +87,13 @@ LIST_OPTIONS = (
         "lnopt-exclude-channel",
         "exclude_channels",
         "a short channel id lnopt never changes",
-        _channel_id,
+        read_short_channel_id,
     ),
     ListOption(
         "lnopt-exclude-peer",
         "exclude_peers",
         "a peer node id whose channels lnopt never changes",
-        _node_id,
+        read_node_id,
     ),
 )
 
@@ -105,26 +110,39 @@ class Settings:
 
 def read_settings(options: Mapping[str, Any], lightning_dir: str) -> Settings:
     """Settings from init's options; an :class:`LnoptError` names a bad value."""
-    mode = parse_mode(str(options.get("lnopt-mode", Mode.SHADOW.value)))
-    interval_s = rpc.read_int("lnopt-interval", options.get("lnopt-interval", 3600))
+    mode = parse_mode(options.get("lnopt-mode", Mode.SHADOW.value), what="lnopt-mode")
+    interval_s = read_interval(options.get("lnopt-interval", 3600))
     guard: dict[str, Any] = {
-        spec.key: rpc.read_int(spec.option, options[spec.option])
+        spec.key: read_guard_option(spec, options[spec.option])
         for spec in GUARD_OPTIONS
         if options.get(spec.option) is not None
     }
     for spec in LIST_OPTIONS:
         values = options.get(spec.option)
         if values:
-            guard[spec.key] = [spec.read(spec.option, str(value).strip()) for value in values]
-    config_path = options.get("lnopt-config") or None
+            guard[spec.key] = [spec.read(spec.option, value) for value in values]
+    config_path = read_path("lnopt-config", options.get("lnopt-config"))
     config = load_config(config_path, {"guard": guard} if guard else None)
-    db = Path(str(options.get("lnopt-db") or DB_FILE))
+    db = read_path("lnopt-db", options.get("lnopt-db")) or Path(DB_FILE)
     return Settings(mode, interval_s, config, db if db.is_absolute() else lightning_dir / db)
+
+
+def read_interval(value: Any) -> int:
+    """``lnopt-interval``: seconds between scheduled runs, 0 (off) to a year."""
+    return read_int("lnopt-interval", value, maximum=INTERVAL_MAX_S)
+
+
+def read_guard_option(spec: GuardOption, value: Any) -> int:
+    return read_int(spec.option, value, maximum=spec.maximum)
 
 
 def with_guard_option(config: Config, spec: GuardOption, value: Any) -> Config:
     """``config`` with the guard limit ``spec`` set to ``value`` (checked like at init)."""
-    return config.with_guard(**{spec.key: rpc.read_int(spec.option, value)})
+    limit = read_guard_option(spec, value)
+    try:
+        return config.with_guard(**{spec.key: limit})
+    except ConfigError as exc:
+        raise InvalidRequest(f"{spec.option} {limit} is refused: {exc}") from None
 
 
 class DynamicOptions(Protocol):
@@ -151,7 +169,7 @@ def add_options(plugin: Plugin, target: DynamicOptions) -> None:
     plugin.add_option(
         "lnopt-interval",
         3600,
-        "seconds between scheduled runs (0: no scheduled runs)",
+        f"seconds between scheduled runs (0: no scheduled runs; at most {INTERVAL_MAX_S})",
         opt_type="int",
         dynamic=True,
         on_change=_on_change(target.set_interval),
@@ -185,12 +203,13 @@ def add_options(plugin: Plugin, target: DynamicOptions) -> None:
 
 
 def _on_change(action: Callable[[Any], None]) -> Callable[[Plugin, str, Any], None]:
-    """An option's on_change: an lnopt error refuses the new value with its message."""
+    """An option's on_change: an lnopt error refuses the new value with its message (which
+    names the option)."""
 
     def on_change(plugin: Plugin, name: str, value: Any) -> None:
         try:
             action(value)
         except LnoptError as exc:
-            raise RpcException(f"{name}: {exc}", exc.rpc_code) from None
+            raise RpcException(str(exc), exc.rpc_code) from None
 
     return on_change

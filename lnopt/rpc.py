@@ -1,20 +1,15 @@
-"""JSON for the RPC methods: typed reads of request parameters and renderings of results.
+"""JSON for the RPC methods: renderings of results (parameters are read by :mod:`lnopt.params`).
 
-Parameters come from ``lightning-cli`` or a script as JSON values; each reader accepts the
-value's natural JSON type (and, where ``lightning-cli -k`` could pass one, its text form) and
-raises :class:`~lnopt.errors.InvalidRequest` naming the parameter and what is accepted.
 Results are plain JSON an operator and a script can read: money as integer ``*_msat`` and
 ``*_ppm`` fields, times as unix seconds, enums by their value.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import asdict
 from typing import Any
 
-from lnopt.errors import InvalidRequest
 from lnopt.executor import BatchResult, ChangeOutcome
 from lnopt.model import ChannelPolicy, ChannelScore, ConfidenceLevel, ExpectedImpact
 from lnopt.reports import (
@@ -26,80 +21,10 @@ from lnopt.reports import (
     ShadowReport,
     Status,
 )
+from lnopt.service.scheduler import SchedulerState
 from lnopt.store import DecisionRecord, JournalEntry, Proposal, RunRecord
 
 JsonObject = dict[str, Any]
-
-_TRUE = frozenset({"true", "yes", "1"})
-_FALSE = frozenset({"false", "no", "0"})
-
-
-# --- parameters ----------------------------------------------------------------------------
-
-
-def read_bool(name: str, value: Any) -> bool:
-    """``true``/``false`` (or their text forms)."""
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
-        return value.strip().lower() in _TRUE
-    raise InvalidRequest(f"{name}: expected true or false, got {value!r}")
-
-
-def read_int(name: str, value: Any, *, minimum: int = 0) -> int:
-    """A whole number of at least ``minimum`` (or its text form)."""
-    number: int | None = None
-    if isinstance(value, int) and not isinstance(value, bool):
-        number = value
-    elif isinstance(value, str) and value.strip().lstrip("-").isdigit():
-        number = int(value.strip())
-    if number is None:
-        raise InvalidRequest(f"{name}: expected a whole number >= {minimum}, got {value!r}")
-    if number < minimum:
-        what = "negative" if number < 0 else "too small"
-        raise InvalidRequest(f"{name}: {number} is {what}; give a whole number >= {minimum}")
-    return number
-
-
-def read_time(name: str, value: Any) -> float | None:
-    """A unix time in seconds (integer or decimal), or None when absent."""
-    if value is None:
-        return None
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        seconds = float(value)
-    elif isinstance(value, str):
-        try:
-            seconds = float(value)
-        except ValueError:
-            raise InvalidRequest(
-                f"{name}: expected a unix time in seconds, got {value!r}"
-            ) from None
-    else:
-        raise InvalidRequest(f"{name}: expected a unix time in seconds, got {value!r}")
-    if not math.isfinite(seconds):
-        raise InvalidRequest(f"{name}: expected a unix time in seconds, got {value!r}")
-    if seconds < 0:
-        raise InvalidRequest(f"{name}: {value} is negative; give a unix time in seconds")
-    return seconds
-
-
-def read_target(name: str, value: Any) -> str:
-    """An identifier given as text or as a whole number (``42``, ``"b7"``, ``"all"``)."""
-    if isinstance(value, int) and not isinstance(value, bool):
-        if value < 0:
-            raise InvalidRequest(f"{name}: {value} is negative; ids are whole numbers >= 0")
-        return str(value)
-    if isinstance(value, str) and value.strip():
-        return value.strip()
-    raise InvalidRequest(f"{name}: expected an id or a short channel id, got {value!r}")
-
-
-def read_optional_channel(value: Any) -> str | None:
-    """A short channel id, or None for every channel."""
-    return None if value is None else read_target("channel", value)
-
-
-# --- results -------------------------------------------------------------------------------
 
 
 def policy_json(policy: ChannelPolicy | None) -> JsonObject | None:
@@ -270,7 +195,20 @@ def run_json(run: RunRecord | None) -> JsonObject | None:
     }
 
 
-def status_json(status: Status, *, now_s: float) -> JsonObject:
+def scheduler_json(state: SchedulerState) -> JsonObject:
+    return {
+        "alive": state.alive,
+        "next_run": state.next_run_s,
+        "last_error": state.last_error,
+        "last_error_at": state.last_error_s,
+        "failures": state.failures,
+    }
+
+
+def status_json(
+    status: Status, *, now_s: float, scheduler: SchedulerState | None = None
+) -> JsonObject:
+    """The status; with the ``scheduler``'s state, ``next_run`` is when it will really run."""
     guard = {
         key: list(value) if isinstance(value, tuple) else value
         for key, value in asdict(status.guard).items()
@@ -279,7 +217,8 @@ def status_json(status: Status, *, now_s: float) -> JsonObject:
         "mode": status.mode.value,
         "interval_s": status.interval_s,
         "last_run": run_json(status.last_run),
-        "next_run": status.next_run_s,
+        "next_run": status.next_run_s if scheduler is None else scheduler.next_run_s,
+        "scheduler": None if scheduler is None else scheduler_json(scheduler),
         "counts": dict(status.counts),
         "store": {"path": str(status.store_path), "size_bytes": status.store_size_bytes},
         "graph": graph_json(status.graph, now_s=now_s),

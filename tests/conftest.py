@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+pytest_plugins = ["tests.standin_lnd.fixtures"]
+
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("LNOPT_SHARED_DATA", REPO.parent / "shared" / "data"))
 GRAPH_2025 = SHARED_DATA / "ln-graph-2025-10-25.listchannels.json.gz"

@@ -344,13 +344,18 @@ class PluginProcess:
         timeout_s: float = 30.0,
     ) -> Any:
         """A request passed through to the plugin; its result, or :class:`PluginErrorReply`."""
+        return self.call_json(method, json.dumps(params or {}), timeout_s=timeout_s)
+
+    def call_json(self, method: str, params_json: str, *, timeout_s: float = 30.0) -> Any:
+        """:meth:`call` with the parameters as JSON text, passed on as lightningd passes a
+        caller's: numbers such as ``1e400`` or of 10,000 digits, which ``json.dumps`` cannot
+        write, arrive as written."""
         request_id = f"cln:{method}#{next(self._ids)}"
         pending = _Pending(method)
         with self._lock:
             self._pending[request_id] = pending
-        self._write(
-            encode({"jsonrpc": "2.0", "id": request_id, "method": method, "params": params or {}})
-        )
+        envelope = f'{{"jsonrpc": "2.0", "id": {json.dumps(request_id)}, "method": '
+        self._write(f'{envelope}{json.dumps(method)}, "params": {params_json}}}\n\n'.encode())
         if not pending.done.wait(timeout_s):
             with self._lock:
                 self._pending.pop(request_id, None)

@@ -220,6 +220,22 @@ def test_the_breaker_opens_stops_calling_and_closes_when_the_server_is_back(
     )
 
 
+def test_a_server_error_the_backend_calls_final_is_neither_retried_nor_counted(
+    server: ScriptedServer,
+) -> None:
+    server.script.default = Answer(500, b'{"code": 2, "message": "permission denied"}')
+    client = client_for(
+        server,
+        HttpSettings(retries=3, breaker_failures=1),
+        final_refusal=lambda problem: problem.body.get("message") == "permission denied",
+    )
+    with pytest.raises(BackendRefused, match="permission denied") as refused:
+        client.get("/v1/getinfo")
+    assert refused.value.code == 500
+    assert client.calls == 1
+    assert client.breaker().state is BreakerState.CLOSED
+
+
 def test_refusals_do_not_open_the_breaker(server: ScriptedServer) -> None:
     client = client_for(server, HttpSettings(retries=0, breaker_failures=2))
     server.script.default = Answer(404, b'{"detail": "Channel not found"}')

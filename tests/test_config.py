@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 from pathlib import Path
 
 import pytest
@@ -137,7 +138,7 @@ def test_with_guard_validates_like_a_file() -> None:
     config = default_config()
 
     assert config.with_guard(max_fee_ppm=1200).guard.max_fee_ppm == 1200
-    with pytest.raises(ConfigError, match=r"guard\.max_step_ppm: -1 is negative"):
+    with pytest.raises(ConfigError, match=r"guard\.max_step_ppm must be a whole number from 0 "):
         config.with_guard(max_step_ppm=-1)
 
 
@@ -171,11 +172,11 @@ BAD_DOCUMENTS = {
     "weights not a mapping": ("weights: [liquidity]\n", r"weights: expected a mapping"),
     "negative threshold": (
         "decisions:\n  close_idle_days: -3\n",
-        r"decisions\.close_idle_days: -3 is negative; it must be >= 0",
+        r"decisions\.close_idle_days must be a whole number from 0 to 9223372036854775807; got -3$",
     ),
     "negative fee bound": (
         "guard:\n  max_step_ppm: -10\n",
-        r"guard\.max_step_ppm: -10 is negative",
+        r"guard\.max_step_ppm must be a whole number from 0 to 4294967295; got -10$",
     ),
     "ratio above 1": (
         "liquidity:\n  target_local_ratio: 1.5\n",
@@ -203,24 +204,57 @@ BAD_DOCUMENTS = {
     ),
     "text where a whole number is expected": (
         "guard:\n  max_fee_ppm: lots\n",
-        r"guard\.max_fee_ppm: expected a whole number >= 0, got 'lots'",
+        r'guard\.max_fee_ppm must be a whole number from 0 to 4294967295; got "lots"$',
     ),
     "fraction where a whole number is expected": (
         "guard:\n  cooldown_s: 1.5\n",
-        r"guard\.cooldown_s: expected a whole number >= 0, got 1\.5",
+        r"guard\.cooldown_s must be a whole number from 0 to \d+; got 1\.5$",
     ),
     "boolean where a whole number is expected": (
         "store:\n  retention_days: true\n",
-        r"store\.retention_days: expected a whole number >= 0, got True",
+        r"store\.retention_days must be a whole number from 0 to \d+; got true$",
     ),
     "text where a ratio is expected": (
         "liquidity:\n  target_local_ratio: half\n",
-        r"liquidity\.target_local_ratio: expected a number, got 'half'",
+        r'liquidity\.target_local_ratio: expected a number, got "half"',
     ),
     "text where a list is expected": (
         "guard:\n  exclude_peers: 02abc\n",
-        r"guard\.exclude_peers: expected a list of strings, got '02abc'",
+        r'guard\.exclude_peers: expected a list, got "02abc"',
     ),
+    "fee rate past the 32 bits of a channel_update": (
+        "guard:\n  max_fee_ppm: 4294967296\n",
+        r"guard\.max_fee_ppm must be a whole number from 0 to 4294967295; got 4294967296$",
+    ),
+    "base fee past the 32 bits of a channel_update": (
+        "guard:\n  min_base_fee_msat: 18446744073709551616\n",
+        r"guard\.min_base_fee_msat must be a whole number from 0 to 4294967295",
+    ),
+    "whole number past 64 bits": (
+        "guard:\n  cooldown_s: 18446744073709551616\n",
+        r"guard\.cooldown_s must be a whole number from 0 to 9223372036854775807",
+    ),
+    "whole number of more digits than Python converts": (
+        f"guard:\n  cooldown_s: {'9' * 5000}\n",
+        r"holds a value lnopt cannot read \(Exceeds the limit \(4300 digits\) for integer",
+    ),
+    "excluded channel that is not a short channel id": (
+        "guard:\n  exclude_channels: [812345x1020x1, '٣x1x1']\n",
+        r'guard\.exclude_channels must be a short channel id BLOCKxTXxOUT .*; got "٣x1x1"$',
+    ),
+    "excluded channel past BOLT 7's field sizes": (
+        "guard:\n  exclude_channels: [16777216x1x1]\n",
+        r'guard\.exclude_channels must be a short channel id .*; got "16777216x1x1"$',
+    ),
+    "excluded peer that is not a node id": (
+        "guard:\n  exclude_peers: [03abc]\n",
+        r'guard\.exclude_peers must be a node id \(66 hex characters.*; got "03abc"$',
+    ),
+    "allowed channel of the wrong type": (
+        "guard:\n  allow_channels: [5]\n",
+        r"guard\.allow_channels must be a short channel id .*; got 5$",
+    ),
+    "document nested 5,000 deep": ("a: " + "[" * 5000 + "]" * 5000 + "\n", r"nested too deeply"),
     "section that is not a mapping": ("guard: 5\n", r"guard: expected a mapping of settings"),
     "document that is not a mapping": ("- guard\n- store\n", r"must hold a mapping of sections"),
     "invalid YAML": ("guard:\n  max_fee_ppm: [1, 2\n", r"is not valid YAML"),
@@ -249,6 +283,28 @@ def test_a_missing_file_is_refused(tmp_path: Path) -> None:
 def test_a_directory_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"cannot read configuration file"):
         load_config(tmp_path)
+
+
+def test_a_fifo_is_refused_without_waiting_for_a_writer(tmp_path: Path) -> None:
+    fifo = tmp_path / "lnopt.yaml"
+    os.mkfifo(fifo)
+
+    with pytest.raises(ConfigError, match=r"lnopt\.yaml\"?: it is not a regular file"):
+        load_config(fifo)
+
+
+def test_a_file_of_more_than_a_megabyte_is_refused_unread(tmp_path: Path) -> None:
+    path = write(tmp_path, "# padding\n" * 200_000)
+
+    with pytest.raises(ConfigError, match=r"larger than 1000000 bytes"):
+        load_config(path)
+
+
+def test_a_mapping_nested_5000_deep_is_refused(tmp_path: Path) -> None:
+    path = write(tmp_path, "guard: " + "{k: " * 5000 + "1" + "}" * 5000 + "\n")
+
+    with pytest.raises(ConfigError, match=r"nested too deeply"):
+        load_config(path)
 
 
 def test_a_file_that_is_not_text_is_refused(tmp_path: Path) -> None:

@@ -10,7 +10,7 @@ import pytest
 from lnopt.cli import main
 from lnopt.config import HEURISTIC_NAMES
 
-SHORT = ["--nodes", "400", "--days", "3", "--payments", "2500"]
+SHORT = ["--nodes", "400", "--days", "3", "--payments", "1500", "--seeds", "2", "--workers", "1"]
 
 
 def test_demo_prints_scores_decisions_and_the_comparison(
@@ -24,7 +24,8 @@ def test_demo_prints_scores_decisions_and_the_comparison(
     assert "as lnopt sees them" in out
     for part in ("centrality", "liquidity", "activity", "competitiveness", "position"):
         assert part in out
-    assert "lnopt / best baseline" in out
+    assert "lnopt against its strongest rival" in out
+    assert "income ratio [95% interval]" in out
     for policy in ("static", "feeadjuster", "charge-lnd", "lndg", "clboss", "lndmanage"):
         assert policy in out
     assert picture.read_bytes().startswith(b"\x89PNG")

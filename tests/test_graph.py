@@ -185,7 +185,7 @@ def test_capacity_comes_from_satoshis_when_amount_msat_is_absent() -> None:
         ({"fee_per_millionth": 1.5}, "fee_per_millionth: expected a non-negative integer"),
         ({"delay": "-40"}, "delay: expected a non-negative integer, got '-40'"),
         ({"active": "false"}, "active: expected true or false"),
-        ({"short_channel_id": "812345:1:0"}, "not of the form BLOCKxTXxOUT"),
+        ({"short_channel_id": "812345:1:0"}, "is not a short channel id BLOCKxTXxOUT"),
         ({"short_channel_id": 812345}, "short_channel_id: expected a string"),
         ({"destination": A}, "joins node .* to itself"),
     ],

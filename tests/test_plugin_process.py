@@ -12,13 +12,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from pyln.client.plugin import Request
 
 from lnopt.backends.cln import ForwardPosition
 from lnopt.config import HEURISTIC_NAMES, default_config
 from lnopt.errors import BackendUnavailable
+from lnopt.plugin_protocol import UNEXPECTED_ERROR_CODE, LnoptRequest
 from lnopt.store import Store
-from lnopt_plugin import UNEXPECTED_ERROR_CODE, answer
+from lnopt_plugin import answer
 from tests.plugin_harness import (
     RPC_FILE,
     PluginErrorReply,
@@ -435,19 +435,27 @@ def test_advise_run_queues_proposals_that_are_approved_or_rejected(
         ("lnopt-score", ["812345x99x1"], "unknown channel '812345x99x1'"),
         ("lnopt-score", ["not-a-channel"], "BLOCKxTXxOUT"),
         ("lnopt-apply", {"channel": "12x"}, "BLOCKxTXxOUT"),
-        ("lnopt-apply", {"dryrun": "maybe"}, "dryrun: expected true or false"),
-        ("lnopt-rollback", ["x42"], "give a change id (42), a batch id (b7)"),
+        ("lnopt-apply", {"dryrun": "maybe"}, 'dryrun must be true or false (or 1/0, "true"'),
+        ("lnopt-rollback", ["x42"], "target must be a change id (42; at most "),
         ("lnopt-rollback", ["b99"], "no batch with id b99"),
         ("lnopt-rollback", [4242], "no fee change with id 4242"),
-        ("lnopt-rollback", [-3], "-3 is negative"),
+        ("lnopt-rollback", [-3], "target must be a change id (42; at most "),
         ("lnopt-rollback", ["last"], "nothing to roll back"),
-        ("lnopt-history", {"limit": -1}, "limit: -1 is negative"),
-        ("lnopt-history", {"since": -10}, "since: -10 is negative"),
-        ("lnopt-report", {"days": -3}, "days: -3 is negative"),
-        ("lnopt-report", {"days": "week"}, "days: expected a whole number"),
+        ("lnopt-history", {"limit": -1}, "limit must be a whole number from 1 to 10000; got -1"),
+        ("lnopt-history", {"since": -10}, "since must be a unix time in seconds from 0 to "),
+        ("lnopt-report", {"days": -3}, "days must be a whole number from 1 to 3650; got -3"),
+        (
+            "lnopt-report",
+            {"days": "week"},
+            'days must be a whole number from 1 to 3650; got "week"',
+        ),
         ("lnopt-reject", [77], "no proposal with id 77"),
-        ("lnopt-approve", ["seven"], "give a whole number (e.g. 3) or 'all'"),
-        ("lnopt-status", {"verbose": True}, "unknown parameter(s) verbose"),
+        ("lnopt-approve", ["seven"], "proposal must be a proposal id (3; at most "),
+        (
+            "lnopt-status",
+            {"verbose": True},
+            'unknown parameter "verbose"; lnopt-status accepts: no',
+        ),
     ],
 )
 def test_bad_parameters_answer_a_json_rpc_error_that_says_what_is_accepted(
@@ -483,10 +491,23 @@ def test_dynamic_options_change_mode_and_guard_limits_at_run_time(
 
     plugin.call("setconfig", {"config": "lnopt-mode", "val": "advise"})
     plugin.call("setconfig", {"config": "lnopt-max-fee-ppm", "val": "300"})  # as lightningd sends
-    with pytest.raises(PluginErrorReply, match="unknown mode 'turbo'; accepted: shadow"):
-        plugin.call("setconfig", {"config": "lnopt-mode", "val": "turbo"})
-    with pytest.raises(PluginErrorReply, match="lnopt-cooldown: -1 is negative"):
-        plugin.call("setconfig", {"config": "lnopt-cooldown", "val": "-1"})
+    refusals = {
+        ("lnopt-mode", "turbo"): 'lnopt-mode must be one of shadow, advise, auto; got "turbo"',
+        ("lnopt-cooldown", "-1"): (
+            f'lnopt-cooldown must be a whole number from 0 to {2**63 - 1}; got "-1"'
+        ),
+        ("lnopt-max-fee-ppm", "4294967296"): (
+            'lnopt-max-fee-ppm must be a whole number from 0 to 4294967295; got "4294967296"'
+        ),
+        ("lnopt-min-fee-ppm", "9000"): (
+            "lnopt-min-fee-ppm 9000 is refused: guard.min_fee_ppm (9000) is above "
+            "guard.max_fee_ppm (300); the minimum must not exceed the maximum"
+        ),
+    }
+    for (option, value), message in refusals.items():
+        with pytest.raises(PluginErrorReply) as refused:
+            plugin.call("setconfig", {"config": option, "val": value})
+        assert (refused.value.code, refused.value.message) == (INVALID_PARAMS, message)
 
     status = plugin.call("lnopt-status")
     assert status["mode"] == "advise"
@@ -497,13 +518,16 @@ def test_dynamic_options_change_mode_and_guard_limits_at_run_time(
 @pytest.mark.parametrize(
     ("options", "needle"),
     [
-        ({"lnopt-mode": "turbo"}, "unknown mode 'turbo'; accepted: shadow, advise, auto"),
-        ({"lnopt-interval": -5}, "lnopt-interval: -5 is negative"),
-        ({"lnopt-max-fee-ppm": -1}, "lnopt-max-fee-ppm: -1 is negative"),
+        ({"lnopt-mode": "turbo"}, 'lnopt-mode must be one of shadow, advise, auto; got "turbo"'),
+        ({"lnopt-interval": -5}, "lnopt-interval must be a whole number from 0 to 31536000"),
+        (
+            {"lnopt-max-fee-ppm": -1},
+            "lnopt-max-fee-ppm must be a whole number from 0 to 4294967295",
+        ),
         ({"lnopt-min-fee-ppm": 6000}, "min_fee_ppm (6000) is above guard.max_fee_ppm"),
         ({"lnopt-config": "/nonexistent/lnopt.yaml"}, "cannot read configuration file"),
         ({"lnopt-exclude-channel": ["12x"]}, "lnopt-exclude-channel"),
-        ({"lnopt-exclude-peer": ["03abc"]}, "is not a node id"),
+        ({"lnopt-exclude-peer": ["03abc"]}, "lnopt-exclude-peer must be a node id"),
     ],
 )
 def test_bad_option_values_disable_the_plugin_at_init_with_the_reason(
@@ -772,9 +796,9 @@ def test_an_unexpected_error_is_answered_in_one_line_and_its_traceback_logged(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     sink = _Sink()
-    request = Request(sink, "cln:lnopt-score#9", "lnopt-score", {})  # type: ignore[arg-type]
+    request = LnoptRequest(sink, "cln:lnopt-score#9", "lnopt-score", {})
 
-    with caplog.at_level(logging.INFO, logger="lnopt.plugin"):
+    with caplog.at_level(logging.INFO, logger="lnopt.plugin_protocol"):
         answer(request, _fails(ZeroDivisionError("division by zero")))
 
     (reply,) = sink.written
@@ -784,17 +808,20 @@ def test_an_unexpected_error_is_answered_in_one_line_and_its_traceback_logged(
         "lnopt-score failed unexpectedly (ZeroDivisionError: division by zero); "
         "the node's log has the details"
     )
-    assert "Traceback" not in json.dumps(reply)
+    assert set(reply["error"]) == {"code", "message"}  # no traceback field
     (record,) = [r for r in caplog.records if "rpc_failed" in r.getMessage()]
     assert record.exc_info is not None and record.exc_info[0] is ZeroDivisionError
 
 
 def test_an_lnopt_error_keeps_its_message_and_code() -> None:
     sink = _Sink()
-    request = Request(sink, "cln:lnopt-apply#3", "lnopt-apply", {})  # type: ignore[arg-type]
+    request = LnoptRequest(sink, "cln:lnopt-apply#3", "lnopt-apply", {})
 
     answer(request, _fails(BackendUnavailable("Core Lightning cannot be reached (getinfo)")))
 
     (reply,) = sink.written
     assert reply["error"]["code"] == BackendUnavailable.rpc_code
-    assert reply["error"]["message"] == "Core Lightning cannot be reached (getinfo)"
+    assert reply["error"] == {
+        "code": BackendUnavailable.rpc_code,
+        "message": "Core Lightning cannot be reached (getinfo)",
+    }

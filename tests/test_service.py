@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import tempfile
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -356,8 +357,10 @@ def test_rollback_dry_run_changes_nothing(
         ("99", "no fee change with id 99"),
         ("b42", "no batch with id b42"),
         ("850000x5x0", "channel 850000x5x0 has no applied fee change"),
-        ("yesterday", "give a change id (42), a batch id (b7), a short channel id"),
-        ("-1", "give a change id"),
+        ("yesterday", "target must be a change id (42; at most 9223372036854775807), a batch"),
+        ("-1", 'a short channel id (812345x1020x1) or "last"; got "-1"'),
+        ("99999999999999999999", "a change id (42; at most 9223372036854775807)"),
+        ("\u0663", 'or "last"; got "\u0663"'),
     ],
 )
 def test_rollback_of_something_unknown_says_what_is_accepted(
@@ -640,7 +643,7 @@ def test_a_change_younger_than_a_day_has_no_comparison_yet(
         (lambda s: s.history("abc"), "BLOCKxTXxOUT"),
         (lambda s: s.report(0), "days: 0 is not allowed"),
         (lambda s: s.reject(999), "no proposal with id 999"),
-        (lambda s: s.approve("x"), "give a whole number"),
+        (lambda s: s.approve("x"), "proposal must be a proposal id (3; at most "),
         (lambda s: s.set_interval(-1), "interval: -1 is negative"),
     ],
 )
@@ -656,7 +659,7 @@ def test_bad_input_is_refused_with_what_is_accepted(
 def test_mode_names_parse_and_unknown_ones_are_refused() -> None:
     assert [parse_mode(text) for text in ("shadow", " Advise ", "AUTO")] == list(Mode)
     with pytest.raises(
-        InvalidRequest, match="unknown mode 'turbo'; accepted: shadow, advise, auto"
+        InvalidRequest, match='mode must be one of shadow, advise, auto; got "turbo"'
     ):
         parse_mode("turbo")
 
@@ -736,3 +739,91 @@ def test_a_shorter_interval_takes_effect_as_soon_as_the_scheduler_is_woken(tmp_p
 
     assert idle_runs == 1
     assert run.decisions == 6
+
+
+def test_an_interval_of_a_trillion_seconds_leaves_the_scheduler_running(tmp_path: Path) -> None:
+    # Given a run 100 s ago and an interval of 10**12 s (past what a thread can wait for)
+    store = Store(tmp_path / "lnopt.sqlite3")
+    earlier = store.start_run(mode=Mode.SHADOW, started_s=time.time() - 100)
+    store.finish_run(earlier, finished_s=time.time() - 99, decisions=0, proposals=0, changes=0)
+    service = Optimizer(node(idle_and_balanced()), store, default_config(), interval_s=10**12)
+    scheduler = Scheduler(service)
+    try:
+        scheduler.start()
+        time.sleep(0.3)
+        waiting = scheduler.state()
+
+        # When the interval drops to a second
+        service.set_interval(1)
+        scheduler.wake()
+
+        # Then the overdue run happens at once
+        run = wait_for(
+            lambda: (r := finished(store)) and r.run_id != earlier and r, what="the overdue run"
+        )
+    finally:
+        scheduler.stop()
+        store.close()
+
+    assert waiting.alive and waiting.failures == 0 and waiting.last_error is None
+    assert waiting.next_run_s is not None and waiting.next_run_s > time.time() + 10**11
+    assert run.decisions == 6
+
+
+def test_a_failing_schedule_is_logged_shown_and_the_thread_keeps_going(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Given a schedule that fails once (as a bug or a broken store would), with nothing due
+    store = Store(tmp_path / "lnopt.sqlite3")
+    earlier = store.start_run(mode=Mode.SHADOW, started_s=time.time() - 100)
+    store.finish_run(earlier, finished_s=time.time() - 99, decisions=0, proposals=0, changes=0)
+    service = Optimizer(node(idle_and_balanced()), store, default_config(), interval_s=3600)
+    due = service.next_run_s
+    failures = iter([OverflowError("timeout value is too large")])
+
+    def next_run_s() -> float | None:  # fails in the scheduler's own thread, once
+        if threading.current_thread().name == "lnopt-scheduler":
+            failure = next(failures, None)
+            if failure is not None:
+                raise failure
+        return due()
+
+    monkeypatch.setattr(service, "next_run_s", next_run_s)
+    scheduler = Scheduler(service)
+    try:
+        scheduler.start()
+        failed = wait_for(lambda: (s := scheduler.state()).failures and s, what="the failure")
+        before = time.time()
+        shown = scheduler.state()
+
+        # When the interval drops (as setconfig lnopt-interval 1 does, which wakes it)
+        service.set_interval(1)
+        scheduler.wake()
+
+        # Then the thread, still alive, makes the run
+        run = wait_for(lambda: (r := finished(store)) and r.run_id != earlier and r, what="the run")
+    finally:
+        scheduler.stop()
+        store.close()
+
+    assert failed.alive and failed.failures == 1
+    assert failed.last_error == "schedule: OverflowError: timeout value is too large"
+    assert failed.last_error_s is not None
+    assert shown.next_run_s is not None and shown.next_run_s >= before  # never in the past
+    assert run.decisions == 6
+    (record,) = [r for r in caplog.records if "background_failed" in r.getMessage()]
+    assert record.exc_info is not None and record.exc_info[0] is OverflowError
+
+
+def test_a_stopped_scheduler_shows_no_next_run(tmp_path: Path) -> None:
+    store = Store(tmp_path / "lnopt.sqlite3")
+    service = Optimizer(node(idle_and_balanced()), store, default_config(), interval_s=3600)
+    scheduler = Scheduler(service)
+    scheduler.start()
+    scheduler.stop()
+    try:
+        state = scheduler.state()
+    finally:
+        store.close()
+
+    assert not state.alive and state.next_run_s is None

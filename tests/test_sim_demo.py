@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ from lnopt.sim.compare import CompareParams, world_for
 from lnopt.sim.engine import Simulation
 from lnopt.sim.hindsight import GRID, REFINE, FixedFeesPolicy, hindsight
 from lnopt.sim.policy import PolicyContext
+from lnopt.sim.stats import FLOOR_MSAT
 
 
 def parser() -> argparse.ArgumentParser:
@@ -26,13 +28,19 @@ def test_demo_prints_the_table_the_reasons_and_writes_the_picture(tmp_path: Path
     lines: list[str] = []
     picture = tmp_path / "demo.png"
     comparison = run_demo(
-        seed=2, nodes=400, days=3, payments=4000, plot_path=picture, out=lines.append
+        seeds=(2, 3),
+        nodes=400,
+        days=3,
+        payments=2000,
+        workers=1,
+        plot_path=picture,
+        out=lines.append,
     )
     text = "\n".join(lines)
-    assert "income / lnopt" in text
+    assert "income ratio [95% interval]" in text
     for policy in ("lnopt", "static", "feeadjuster", "charge-lnd", "lndg", "clboss", "lndmanage"):
         assert f"\n{policy.rjust(11)}  " in text
-    assert "lnopt / best baseline" in text
+    assert "lnopt against its strongest rival" in text
     assert picture.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert {r.policy for r in comparison.results} == set(comparison.params.policies)
 
@@ -47,7 +55,7 @@ def test_sim_compare_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
             "--days",
             "2",
             "--seeds",
-            "2",
+            "5-6",
             "--payments",
             "1500",
             "--policies",
@@ -63,7 +71,21 @@ def test_sim_compare_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
     assert set(document["policies"]) == {"lnopt", "static"}
     income = document["policies"]["static"]["figures"]["income_sat"]
     assert len(income["values"]) == 2
-    assert document["policies"]["lnopt"]["income_vs_lnopt"]["mean"] == pytest.approx(1.0)
+    assert document["params"]["seeds"] == [5, 6]
+    runs = {(run["policy"], run["seed"]): run for run in document["runs"]}
+    assert set(runs) == {(p, s) for p in ("lnopt", "static") for s in (5, 6)}
+    against = document["lnopt_against"]["static"]["income"]
+    assert against["seeds"] == [5, 6]
+    recomputed = [
+        math.log(
+            (runs["lnopt", s]["income_msat"] + FLOOR_MSAT)
+            / (runs["static", s]["income_msat"] + FLOOR_MSAT)
+        )
+        for s in (5, 6)
+    ]
+    assert against["log_ratios"] == pytest.approx(recomputed)
+    assert against["geometric_mean"] == pytest.approx(math.exp(sum(recomputed) / 2))
+    assert all(run["capped_income_msat"] <= run["income_msat"] for run in runs.values())
     assert (tmp_path / "c.png").exists()
 
 

@@ -4,10 +4,14 @@ the shadow log, the advise queue and the fee journal."""
 from __future__ import annotations
 
 import dataclasses
+import logging
+import os
 import sqlite3
+import stat
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -635,6 +639,59 @@ def test_the_first_change_measures_the_rate_before_over_a_week(store: Store) -> 
     assert (history.previous_ppm, history.current_ppm) == (100, 80)
     assert history.previous_days == 7.0
     assert history.previous_forwards_out == 1
+
+
+# --- file modes --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("umask", [0o000, 0o022, 0o002])
+def test_the_store_and_its_wal_and_shm_are_owner_only_whatever_the_umask(
+    tmp_path: Path, umask: int
+) -> None:
+    previous = os.umask(umask)
+    try:
+        store = Store(tmp_path / "lnopt.sqlite3")
+        store.start_run(mode=Mode.SHADOW, started_s=1.0)  # a write: the -wal and -shm exist
+        modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in tmp_path.iterdir()}
+        store.close()
+    finally:
+        os.umask(previous)
+
+    assert set(modes) >= {"lnopt.sqlite3", "lnopt.sqlite3-wal", "lnopt.sqlite3-shm"}
+    assert set(modes.values()) == {0o600}
+
+
+def test_a_store_left_readable_by_others_is_narrowed_and_logged(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "lnopt.sqlite3"
+    Store(path).close()
+    path.chmod(0o644)
+
+    with caplog.at_level(logging.WARNING, logger="lnopt.store"):
+        store = Store(path)
+    # SQLite gives the -wal and -shm it creates the database file's mode: all three are narrowed
+    parts = [path.with_name(path.name + suffix) for suffix in ("", "-wal", "-shm")]
+    modes = [stat.S_IMODE(part.stat().st_mode) for part in parts]
+    store.close()
+
+    assert modes == [0o600] * 3
+    lines = [r.getMessage() for r in caplog.records if "store_mode_narrowed" in r.getMessage()]
+    assert lines == [f"event=store_mode_narrowed path={p} old_mode=644 new_mode=600" for p in parts]
+
+
+@pytest.mark.parametrize(
+    ("make", "needle"),
+    [
+        (lambda d: d, "Is a directory"),
+        (lambda d: d / "lnopt\x00.sqlite3", "embedded null byte"),
+    ],
+)
+def test_a_path_the_store_cannot_open_is_a_store_error(
+    tmp_path: Path, make: Any, needle: str
+) -> None:
+    with pytest.raises(StoreError, match=needle):
+        Store(make(tmp_path))
 
 
 def test_only_a_rollback_entry_can_finish_a_rollback(store: Store) -> None:

@@ -145,16 +145,21 @@ class JsonHttpClient:
         verify: ssl.SSLContext | bool = True,
         settings: HttpSettings | None = None,
         describe_refusal: Callable[[HttpProblem], str] | None = None,
+        final_refusal: Callable[[HttpProblem], bool] | None = None,
         transport: httpx.BaseTransport | None = None,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
+        """``final_refusal`` tells an answer with a retryable status that is a refusal all the
+        same (LND answers a refused macaroon with HTTP 500): it is neither retried nor counted
+        by the breaker."""
         self.settings = settings or HttpSettings()
         self.service = service
         self.base_url = base_url.rstrip("/")
         self.calls = 0
         self._headers = headers
         self._describe = describe_refusal or _default_description(service)
+        self._final_refusal = final_refusal
         self._clock = clock
         self._sleep = sleep
         self._calls_lock = threading.Lock()
@@ -248,12 +253,19 @@ class JsonHttpClient:
                 f"{self.service} cannot be reached at {self.base_url} ({where}): "
                 f"{type(exc).__name__}: {exc}"
             ) from exc
-        if response.status_code in RETRYABLE_STATUSES:
+        if response.status_code in RETRYABLE_STATUSES and not self._is_final(
+            method, path, response
+        ):
             raise _Unavailable(
                 f"{self.service} answered {where} with HTTP {response.status_code}",
                 response=response,
             )
         return response
+
+    def _is_final(self, method: str, path: str, response: httpx.Response) -> bool:
+        if self._final_refusal is None:
+            return False
+        return self._final_refusal(HttpProblem(method, path, response.status_code, _body(response)))
 
     def _json(self, method: str, path: str, response: httpx.Response) -> Any:
         if not response.content:

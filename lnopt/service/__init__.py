@@ -31,7 +31,7 @@ from lnopt.reports import (
     Status,
 )
 from lnopt.service.optimizer import Optimizer
-from lnopt.service.scheduler import Scheduler
+from lnopt.service.scheduler import Scheduler, SchedulerState
 from lnopt.service.targets import ALL, LAST, parse_mode, require_short_channel_id
 
 __all__ = [
@@ -42,6 +42,7 @@ __all__ = [
     "Optimizer",
     "Recommendation",
     "Scheduler",
+    "SchedulerState",
     "ScoreReport",
     "ShadowReport",
     "Status",

@@ -83,6 +83,7 @@ class Simulation:
         self._samples_income: list[int] = []
         self._samples_ratio: list[np.ndarray] = []
         self._outcomes: dict[Outcome, int] = dict.fromkeys(Outcome, 0)
+        self._payment_income_msat: list[int] = []  # what each payment that paid us brought
 
     def run(self) -> RunResult:
         started = time.perf_counter()
@@ -93,12 +94,16 @@ class Simulation:
         times = stream.times_s + START_S
         senders, receivers, amounts = stream.senders, stream.receivers, stream.amounts_msat
         pay = self.network.pay
+        counters = self.node.counters
         try:
             for k in range(len(stream)):
                 t = float(times[k])
                 self._advance(t)
+                income_before_msat = counters.income_msat
                 outcome = pay(int(senders[k]), int(receivers[k]), int(amounts[k]), t)
                 self._outcomes[outcome] += 1
+                if counters.income_msat != income_before_msat:
+                    self._payment_income_msat.append(counters.income_msat - income_before_msat)
             self._advance(START_S + self.world.params.days * 86_400.0)
         finally:
             policy.close()
@@ -168,6 +173,7 @@ class Simulation:
             series_t_s=np.array(self._samples_t),
             series_income_msat=np.array(self._samples_income, dtype=np.int64),
             series_local_ratio=ratios,
+            payment_income_msat=np.array(self._payment_income_msat, dtype=np.int64),
             wall_s=wall_s,
             explanations=tuple(self.policy.explanations()),
         )

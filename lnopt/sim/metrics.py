@@ -8,6 +8,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from lnopt.sim.stats import capped_income_msat
+
 
 @dataclass(frozen=True)
 class RunResult:
@@ -34,8 +36,14 @@ class RunResult:
     series_t_s: np.ndarray  # sample times, seconds from the start
     series_income_msat: np.ndarray  # cumulative income at each sample
     series_local_ratio: np.ndarray  # samples x channels
+    payment_income_msat: np.ndarray  # what each payment that paid us brought, in order
     wall_s: float
     explanations: tuple[str, ...] = ()
+
+    @property
+    def capped_income_msat(self) -> int:
+        """Income with the best-paying 1% of payments capped (see :mod:`lnopt.sim.stats`)."""
+        return capped_income_msat(self.payment_income_msat)
 
     @property
     def payments_per_s(self) -> float:
@@ -45,6 +53,7 @@ class RunResult:
         """The figures compared across policies."""
         return {
             "income_sat": self.income_msat / 1000,
+            "capped_income_sat": self.capped_income_msat / 1000,
             "forwards": float(self.forwards),
             "volume_btc": self.volume_msat / 1e11,
             "failed_liquidity": float(self.failed_liquidity),
@@ -58,6 +67,7 @@ class RunResult:
 
 FIGURES = (
     "income_sat",
+    "capped_income_sat",
     "forwards",
     "volume_btc",
     "failed_liquidity",
@@ -92,11 +102,3 @@ def summarise(results: Sequence[RunResult]) -> dict[str, dict[str, Summary]]:
         policy: {figure: Summary.of([run.figures()[figure] for run in runs]) for figure in FIGURES}
         for policy, runs in by_policy.items()
     }
-
-
-def income_ratio(results: Sequence[RunResult], policy: str, reference: str) -> Summary | None:
-    """``policy``'s income over ``reference``'s, seed by seed (seeds where both ran)."""
-    mine = {r.seed: r.income_msat for r in results if r.policy == policy}
-    theirs = {r.seed: r.income_msat for r in results if r.policy == reference}
-    ratios = [mine[s] / theirs[s] for s in sorted(mine.keys() & theirs.keys()) if theirs[s] > 0]
-    return Summary.of(ratios) if ratios else None

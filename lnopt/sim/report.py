@@ -1,15 +1,18 @@
-"""A comparison as a table for people and as JSON for scripts."""
+"""A comparison as a table for people and as JSON for scripts, with paired statistics."""
 
 from __future__ import annotations
 
+import statistics
 from typing import Any
 
 from lnopt.sim.compare import Comparison
-from lnopt.sim.metrics import FIGURES, Summary, income_ratio, summarise
+from lnopt.sim.metrics import FIGURES, Summary, summarise
+from lnopt.sim.stats import PairedRatio, paired_ratio, top_payment_share
 
 REFERENCE = "lnopt"
 _HEADERS = {
     "income_sat": "income sat",
+    "capped_income_sat": "top 1% capped",
     "forwards": "forwards",
     "volume_btc": "volume BTC",
     "failed_liquidity": "failed (liq)",
@@ -27,47 +30,88 @@ def _cell(summary: Summary, figure: str) -> str:
 
 
 def table(comparison: Comparison) -> str:
-    """One row per policy: each figure as mean ± spread over seeds, and income vs lnopt."""
+    """One row per policy (each figure as mean ± spread over seeds), then the paired verdicts."""
     summary = summarise(comparison.results)
     policies = [p for p in comparison.params.policies if p in summary]
-    header = ["policy", *(_HEADERS[f] for f in FIGURES), "income / lnopt"]
+    header = ["policy", *(_HEADERS[f] for f in FIGURES)]
     rows = [header]
     for policy in policies:
-        ratio = income_ratio(comparison.results, policy, REFERENCE)
-        rows.append(
-            [
-                policy,
-                *(_cell(summary[policy][f], f) for f in FIGURES),
-                "-" if ratio is None else f"{ratio.mean:.2f} ± {ratio.spread:.2f}",
-            ]
-        )
-    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
-    lines = ["  ".join(cell.rjust(widths[i]) for i, cell in enumerate(row)) for row in rows]
-    lines.insert(1, "  ".join("-" * w for w in widths))
+        rows.append([policy, *(_cell(summary[policy][f], f) for f in FIGURES)])
+    lines = _aligned(rows)
+    paired = paired_lines(comparison)
+    if paired:
+        lines += ["", *paired]
     lines += ["", *verdict_lines(comparison)]
     return "\n".join(lines)
 
 
-def verdict_lines(comparison: Comparison) -> list[str]:
-    """lnopt against the best baseline and against the hindsight reference."""
-    summary = summarise(comparison.results)
-    if REFERENCE not in summary:
+def _aligned(rows: list[list[str]]) -> list[str]:
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(cell.rjust(widths[i]) for i, cell in enumerate(row)) for row in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return lines
+
+
+def paired(comparison: Comparison, *, capped: bool = False) -> dict[str, PairedRatio]:
+    """lnopt against each other policy, seed by seed (raw income, or with the top 1% capped)."""
+
+    def incomes(policy: str) -> dict[int, int]:
+        return {
+            r.seed: r.capped_income_msat if capped else r.income_msat for r in comparison.of(policy)
+        }
+
+    mine = incomes(REFERENCE)
+    found = {}
+    for policy in comparison.params.policies:
+        if policy == REFERENCE:
+            continue
+        ratio = paired_ratio(REFERENCE, policy, mine, incomes(policy))
+        if ratio is not None:
+            found[policy] = ratio
+    return found
+
+
+def _ratio_cell(ratio: PairedRatio) -> str:
+    return (
+        f"{ratio.geometric_mean:.2f}x [{ratio.low:.2f}, {ratio.high:.2f}] "
+        f"won {ratio.wins}/{ratio.seed_count}"
+    )
+
+
+def paired_lines(comparison: Comparison) -> list[str]:
+    """The table of lnopt's paired income ratio against each policy, raw and capped."""
+    raw, capped = paired(comparison), paired(comparison, capped=True)
+    if not raw:
         return []
-    baselines = [p for p in summary if p != REFERENCE]
+    rows = [["lnopt against", "income ratio [95% interval]", "top 1% of payments capped"]]
+    rows += [[policy, _ratio_cell(raw[policy]), _ratio_cell(capped[policy])] for policy in raw]
+    note = (
+        "income ratio: geometric mean over seeds of lnopt's income / the policy's, each seed "
+        "paired (same payments); interval: 95% bootstrap over seeds; won: seeds lnopt earned more"
+    )
+    return [*_aligned(rows), note]
+
+
+def verdict_lines(comparison: Comparison) -> list[str]:
+    """What was run, lnopt against its strongest rival, and against the hindsight reference."""
     params = comparison.params
     lines = [
-        f"{len(params.seeds)} seeds, {params.payments:,} payments over {params.days:g} days on "
+        f"{len(params.seeds)} {_seed_range(params.seeds)}, {params.payments:,} payments over "
+        f"{params.days:g} days on "
         + (str(params.graph) if params.graph else f"a generated {params.nodes}-node network")
     ]
-    if baselines:
-        best = max(baselines, key=lambda p: summary[p]["income_sat"].mean)
-        ratio = income_ratio(comparison.results, REFERENCE, best)
-        mean_ratio = summary[REFERENCE]["income_sat"].mean / max(
-            1e-9, summary[best]["income_sat"].mean
-        )
+    raw = paired(comparison)
+    if raw:
+        rival, ratio = min(raw.items(), key=lambda item: item[1].geometric_mean)
+        verdict = verdict_of(ratio)
         lines.append(
-            f"lnopt / best baseline ({best}): {mean_ratio:.2f}x of mean income"
-            + ("" if ratio is None else f" (per seed {ratio.mean:.2f} ± {ratio.spread:.2f})")
+            f"lnopt against its strongest rival ({rival}): {_ratio_cell(ratio)}: {verdict}"
+        )
+    top_shares = [top_payment_share(r.payment_income_msat) for r in comparison.of(REFERENCE)]
+    if top_shares:
+        lines.append(
+            f"lnopt's 5 best-paying payments brought {100 * max(top_shares):.0f}% of its income "
+            f"on its most concentrated seed ({100 * statistics.median(top_shares):.0f}% median)"
         )
     if comparison.hindsight:
         by_seed = {h.seed: h.income_msat for h in comparison.hindsight}
@@ -84,9 +128,27 @@ def verdict_lines(comparison: Comparison) -> list[str]:
     return lines
 
 
+def verdict_of(ratio: PairedRatio) -> str:
+    if ratio.low > 1:
+        return "lnopt earns more (the whole interval is above 1)"
+    if ratio.high < 1:
+        return "lnopt earns less (the whole interval is below 1)"
+    side = "less" if ratio.geometric_mean < 1 else "more"
+    return f"lnopt earned {side} here, but the interval includes 1: these seeds cannot tell"
+
+
+def _seed_range(seeds: tuple[int, ...]) -> str:
+    if len(seeds) == 1:
+        return f"seed ({seeds[0]})"
+    if list(seeds) == list(range(seeds[0], seeds[-1] + 1)):
+        return f"seeds ({seeds[0]}-{seeds[-1]})"
+    return "seeds (" + ", ".join(str(s) for s in seeds) + ")"
+
+
 def as_json(comparison: Comparison) -> dict[str, Any]:
     summary = summarise(comparison.results)
     params = comparison.params
+    raw, capped = paired(comparison), paired(comparison, capped=True)
     return {
         "params": {
             "graph": str(params.graph) if params.graph else None,
@@ -96,15 +158,30 @@ def as_json(comparison: Comparison) -> dict[str, Any]:
             "payments": params.payments,
             "policies": list(params.policies),
         },
+        "runs": [
+            {
+                "policy": r.policy,
+                "seed": r.seed,
+                "income_msat": r.income_msat,
+                "capped_income_msat": r.capped_income_msat,
+                "payments_that_paid_us": len(r.payment_income_msat),
+                "top5_payment_share": top_payment_share(r.payment_income_msat),
+            }
+            | {figure: value for figure, value in r.figures().items()}
+            for r in comparison.results
+        ],
         "policies": {
             policy: {
                 "figures": {
                     f: {"mean": s.mean, "spread": s.spread, "values": list(s.values)}
                     for f, s in figures.items()
                 },
-                "income_vs_lnopt": _ratio_json(comparison, policy),
             }
             for policy, figures in summary.items()
+        },
+        "lnopt_against": {
+            policy: {"income": _paired_json(raw[policy]), "capped": _paired_json(capped[policy])}
+            for policy in raw
         },
         "hindsight": [
             {"seed": h.seed, "income_msat": h.income_msat, "fees_ppm": dict(h.fees_ppm)}
@@ -114,6 +191,13 @@ def as_json(comparison: Comparison) -> dict[str, Any]:
     }
 
 
-def _ratio_json(comparison: Comparison, policy: str) -> dict[str, float] | None:
-    ratio = income_ratio(comparison.results, policy, REFERENCE)
-    return None if ratio is None else {"mean": ratio.mean, "spread": ratio.spread}
+def _paired_json(ratio: PairedRatio) -> dict[str, Any]:
+    return {
+        "geometric_mean": ratio.geometric_mean,
+        "low": ratio.low,
+        "high": ratio.high,
+        "wins": ratio.wins,
+        "losses": ratio.losses,
+        "seeds": list(ratio.seeds),
+        "log_ratios": list(ratio.log_ratios),
+    }

@@ -8,7 +8,9 @@ written by a newer lnopt is refused with :class:`~lnopt.errors.StoreError`.
 from __future__ import annotations
 
 import logging
+import os
 import sqlite3
+import stat
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -102,6 +104,33 @@ CREATE TABLE IF NOT EXISTS schema_version (
 """
 
 
+PRIVATE_MODE = 0o600
+STORE_SUFFIXES = ("", "-wal", "-shm")  # the database, its write-ahead log and shared memory
+
+
+def _create_private(path: Path) -> None:
+    """Create the database file readable by its owner alone, whatever the umask (SQLite gives
+    its -wal and -shm files the database file's mode)."""
+    os.close(os.open(path, os.O_RDWR | os.O_CREAT, PRIVATE_MODE))
+
+
+def _narrow_modes(path: Path) -> None:
+    """Make the store's files owner-only where an earlier lnopt or a copy left them wider."""
+    for suffix in STORE_SUFFIXES:
+        part = path.with_name(path.name + suffix)
+        if not part.exists():
+            continue
+        mode = stat.S_IMODE(part.stat().st_mode)
+        if mode & ~PRIVATE_MODE:
+            part.chmod(PRIVATE_MODE)
+            logger.warning(
+                "event=store_mode_narrowed path=%s old_mode=%o new_mode=%o",
+                part,
+                mode,
+                PRIVATE_MODE,
+            )
+
+
 class StoreBase:
     """The store's connection, its transactions and its schema; the groups of tables build
     on it (see :mod:`lnopt.store`)."""
@@ -117,6 +146,7 @@ class StoreBase:
         self._conn: sqlite3.Connection | None = None
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
+            _create_private(self.path)
             self._conn = sqlite3.connect(
                 self.path,
                 timeout=BUSY_TIMEOUT_S,
@@ -130,7 +160,8 @@ class StoreBase:
             for pragma in _TUNING:
                 self._conn.execute(pragma)
             self._migrate()
-        except (OSError, sqlite3.Error) as exc:
+            _narrow_modes(self.path)
+        except (OSError, ValueError, sqlite3.Error) as exc:  # ValueError: a NUL in the path
             self.close()
             raise StoreError(f"cannot open the store {self.path}: {exc}") from exc
         except StoreError:

@@ -16,11 +16,12 @@ import pytest
 
 from lnopt.backends.cln import ClnBackend
 from tests.contract.harness import Harness, TransportHarness
+from tests.contract.lnd_harness import lnd_harness  # noqa: F401 - a fixture of the table
 from tests.contract.memory import MemoryHarness
 from tests.contract.sim import SimHarness
 from tests.standin_node import LEGACY, MODERN, Flavour, Reply, StandinNode, build_node
 
-TRANSPORT_FIXTURES = ["cln_modern_harness", "cln_legacy_harness", "memory_harness"]
+TRANSPORT_FIXTURES = ["cln_modern_harness", "cln_legacy_harness", "lnd_harness", "memory_harness"]
 HARNESS_FIXTURES = [*TRANSPORT_FIXTURES, "sim_harness"]
 
 

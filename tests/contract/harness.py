@@ -12,6 +12,7 @@ class Harness(abc.ABC):
     """A backend under test and the node behind it, whose own state is the truth."""
 
     backend: Backend
+    channels_call: str = "listpeerchannels"  # the node call channels() reads, as errors name it
 
     @abc.abstractmethod
     def node_identity(self) -> tuple[str, str, int]:
