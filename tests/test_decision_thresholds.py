@@ -759,9 +759,24 @@ def test_the_price_test_says_what_each_rate_earned() -> None:
     scarce = ask_price_test(
         raised(2.0, previous_fees_msat=80_000, current_fees_msat=19_000, local_ratio=0.1)
     )
-    assert scarce is not None and scarce.reasons[-1] == (
+    assert scarce is not None and scarce.reasons == (
+        raised_text,
+        lost.reasons[1],
         "It earns less, but only 10% of the capacity is on our side: the scarce liquidity keeps "
-        "its price."
+        "its price.",
+    )
+
+
+def test_a_price_test_of_one_day_judges_after_one_day() -> None:
+    one_day = config_with(price_test_days=1)
+    assert not too_early(ask_price_test(raised(1.0, previous_forwards_out=24), config=one_day))
+    assert too_early(ask_price_test(raised(below(1.0), previous_forwards_out=24), config=one_day))
+
+
+def test_closing_says_what_it_costs_and_frees() -> None:
+    outcome = ask("close", facts(idle_days=45.0, age_days=139.0), score=0.05)
+    assert outcome is not None and outcome.impact.basis == (
+        "no forward for 45 days; 30-day fee income lost; frees 2,500,000 sat before on-chain fees"
     )
 
 
