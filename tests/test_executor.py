@@ -723,3 +723,72 @@ def test_an_open_change_on_one_channel_does_not_hold_up_another(
     # then it goes through
     assert (outcome.status, outcome.error) == (JournalStatus.DONE, None)
     assert fee_ppm_of(node, other) == 150
+
+
+def test_apply_is_a_dry_run_unless_told_otherwise(
+    executor: Executor,
+    node: MemoryBackend,
+    store: Store,
+    channels: list[Channel],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with caplog.at_level(logging.INFO, logger="lnopt.executor"):
+        result = executor.apply([change(channels[0], 150)])
+    assert result.dryrun and result.batch_id is None
+    assert node.set_policy_calls == [] and store.journal() == []
+    (line,) = [r.getMessage() for r in caplog.records]
+    assert line.startswith("fee_change action=dryrun change_id=None")
+
+
+def test_a_refusal_is_logged_with_its_reason(
+    executor: Executor, channels: list[Channel], caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.INFO, logger="lnopt.executor"):
+        executor.apply([change(channels[0], 150, verdict=Verdict.REJECTED)], dryrun=False)
+    (line,) = [r.getMessage() for r in caplog.records]
+    assert line.startswith("fee_change action=refuse change_id=None")
+    assert f"scid={channels[0].short_channel_id}" in line
+    assert "error='rejected by the guard: guard says so'" in line
+
+
+def test_recovery_goes_on_past_an_entry_it_cannot_read(
+    executor: Executor, node: MemoryBackend, store: Store, channels: list[Channel]
+) -> None:
+    ids = [
+        store.journal_begin(
+            batch_id="b1",
+            short_channel_id=ch.short_channel_id,
+            peer_id=ch.peer_id,
+            old_policy=ch.our_policy,
+            new_policy=ppm(150),
+            reasons=("why",),
+            created_s=NOW,
+        )
+        for ch in channels[:2]
+    ]
+    node.fail_get_policy(1)  # the first entry's channel cannot be read
+    result = executor.recover()
+    assert result.unresolved == (ids[0],)
+    assert result.undone == (ids[1],)  # the node never took the second change
+
+
+def test_recovery_that_cannot_restore_leaves_the_entry_unresolved(
+    executor: Executor, node: MemoryBackend, store: Store, channels: list[Channel]
+) -> None:
+    ch = channels[0]
+    change_id = store.journal_begin(
+        batch_id="b1",
+        short_channel_id=ch.short_channel_id,
+        peer_id=ch.peer_id,
+        old_policy=ch.our_policy,
+        new_policy=ppm(150),
+        reasons=("why",),
+        created_s=NOW,
+    )
+    node.set_policy(ch.short_channel_id, ppm(777))  # neither policy, and the restore fails
+    node.fail_set_policy(1, error=BackendUnavailable("timeout"))
+    result = executor.recover()
+    assert (result.undone, result.unresolved) == ((), (change_id,))
+    entry = only_entry(store)
+    assert entry.status is JournalStatus.PENDING
+    assert entry.error is not None and "node had neither policy" in entry.error
