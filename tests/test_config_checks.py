@@ -26,7 +26,7 @@ REFUSED: dict[str, tuple[dict[str, Any], str]] = {
     ),
     "a negative whole number": (
         {"guard": {"cooldown_s": -1}},
-        r"guard\.cooldown_s: -1 is negative; it must be >= 0",
+        r"guard\.cooldown_s must be a whole number from 0 to 9223372036854775807; got -1$",
     ),
     "infinity": (
         {"decisions": {"fee_elasticity": math.inf}},
@@ -79,23 +79,25 @@ REFUSED: dict[str, tuple[dict[str, Any], str]] = {
     ),
     "a fraction where a whole number belongs": (
         {"decisions": {"close_idle_days": 1.5}},
-        r"decisions\.close_idle_days: expected a whole number >= 0, got 1\.5",
+        r"decisions\.close_idle_days must be a whole number from 0 to 9223372036854775807; "
+        r"got 1\.5$",
     ),
     "a boolean where a whole number belongs": (
         {"guard": {"max_changes_per_day": True}},
-        r"guard\.max_changes_per_day: expected a whole number >= 0, got True",
+        r"guard\.max_changes_per_day must be a whole number from 0 to 9223372036854775807; "
+        r"got true$",
     ),
     "a boolean where a number belongs": (
         {"decisions": {"min_confidence": False}},
-        r"decisions\.min_confidence: expected a number, got False",
+        r"decisions\.min_confidence: expected a number, got false$",
     ),
     "a text where a number belongs": (
         {"decisions": {"fee_elasticity": "0.5"}},
-        r"decisions\.fee_elasticity: expected a number, got '0\.5'",
+        r'decisions\.fee_elasticity: expected a number, got "0\.5"$',
     ),
     "a text where a list of channels belongs": (
         {"guard": {"exclude_channels": "800000x1x0"}},
-        r"guard\.exclude_channels: expected a list of strings, got '800000x1x0'",
+        r'guard\.exclude_channels: expected a list, got "800000x1x0"$',
     ),
     "a weight above 1": (
         {"weights": {"liquidity": PAST_ONE}},
