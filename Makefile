@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck pytest bench clean lnbits-venv
+.PHONY: demo test lint typecheck pytest bench clean lnbits-venv install-plugin mutation
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -46,3 +46,15 @@ bench: $(STAMP) $(LNBITS_STAMP)
 
 clean:
 	rm -rf $(VENV) $(LNBITS_VENV) .pytest_cache .mypy_cache .ruff_cache
+
+# Install lnopt into PREFIX/venv and print the plugin= line for lightningd's config.
+PREFIX ?= /opt/lnopt
+install-plugin:
+	contrib/install.sh $(PREFIX)
+
+# Mutation testing of the guard, executor, recorder, store, decisions and configuration with
+# their fast unit tests ([tool.mutmut] in pyproject.toml); not part of `make test`. It runs at
+# the lowest priority on two workers, resumes where it stopped, and ends with the score.
+mutation: $(STAMP)
+	nice -n 19 $(BIN)/mutmut run --max-children 2
+	$(BIN)/python -m bench.mutation_score

@@ -31,12 +31,12 @@ from lnopt.model import (
     ChannelActivity,
     ChannelPolicy,
     ChannelState,
-    NodeSnapshot,
     Opener,
     WindowActivity,
     funding_height,
 )
 from lnopt.scoring import score_channels
+from lnopt.snapshot import NodeSnapshot
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("LNOPT_SHARED_DATA", REPO.parent / "shared" / "data"))

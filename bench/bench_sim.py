@@ -15,7 +15,8 @@ from pathlib import Path
 
 from lnopt.sim.engine import Simulation
 from lnopt.sim.network import load_network
-from lnopt.sim.policy import PolicyContext, make_policy
+from lnopt.sim.policies import make_policy
+from lnopt.sim.policy import PolicyContext
 from lnopt.sim.world import WorldParams, build_world
 
 SNAPSHOT = (

@@ -21,7 +21,6 @@ from lnopt.decisions import decide
 from lnopt.demo import DemoParams
 from lnopt.errors import InvalidRequest, LnoptError
 from lnopt.graph import NetworkGraph
-from lnopt.model import NodeSnapshot
 from lnopt.render import score_table
 from lnopt.rpc import recommendation_json, score_json
 from lnopt.runner import commands as runner_commands
@@ -29,6 +28,7 @@ from lnopt.scoring import score_channels
 from lnopt.security import commands as security_commands
 from lnopt.service import Recommendation
 from lnopt.sim import commands as sim_commands
+from lnopt.snapshot import NodeSnapshot
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from lnopt.config import Config, default_config
-from lnopt.model import Mode, NodeSnapshot
+from lnopt.model import Mode
 from lnopt.render import score_table
 from lnopt.rpc import recommendation_json, score_json
 from lnopt.service import Optimizer, Recommendation
@@ -35,8 +35,10 @@ from lnopt.sim.commands import (
 )
 from lnopt.sim.compare import CompareParams, world_for
 from lnopt.sim.engine import Simulation
-from lnopt.sim.policy import PolicyContext, make_policy
+from lnopt.sim.policies import make_policy
+from lnopt.sim.policy import PolicyContext
 from lnopt.sim.report import as_json
+from lnopt.snapshot import NodeSnapshot
 from lnopt.store import Store
 
 HISTORY_POLICY = "static"

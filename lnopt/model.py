@@ -10,12 +10,8 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 from lnopt.params import SHORT_CHANNEL_ID, is_short_channel_id, shown
-
-if TYPE_CHECKING:
-    from lnopt.graph import NetworkGraph
 
 RawValue = int | float | str | bool | None
 
@@ -189,29 +185,6 @@ class PriceHistory:
     previous_days: float
     previous_forwards_out: int
     previous_fees_msat: int
-
-
-@dataclass(frozen=True)
-class NodeSnapshot:
-    """Everything the engine needs to know about a node at one moment."""
-
-    node_id: str
-    block_height: int
-    taken_at_s: int
-    channels: tuple[Channel, ...]
-    activity: Mapping[str, ChannelActivity]
-    graph: NetworkGraph
-    prices: Mapping[str, PriceHistory] = field(default_factory=dict)
-
-    def activity_of(self, short_channel_id: str) -> ChannelActivity:
-        found = self.activity.get(short_channel_id)
-        return found if found is not None else ChannelActivity(short_channel_id)
-
-    def channel(self, short_channel_id: str) -> Channel | None:
-        for channel in self.channels:
-            if channel.short_channel_id == short_channel_id:
-                return channel
-        return None
 
 
 @dataclass(frozen=True, slots=True)

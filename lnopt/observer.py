@@ -21,8 +21,8 @@ from lnopt.model import (
     Decision,
     GuardedChange,
     Mode,
-    NodeSnapshot,
 )
+from lnopt.snapshot import NodeSnapshot
 
 logger = logging.getLogger(__name__)
 

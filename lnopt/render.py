@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from lnopt.model import ChannelScore, Decision, NodeSnapshot
+from lnopt.model import ChannelScore, Decision
+from lnopt.snapshot import NodeSnapshot
 
 _PART_LABELS = {
     "centrality": "cent",

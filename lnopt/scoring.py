@@ -28,7 +28,8 @@ from lnopt.heuristics import (
     SnapshotFacts,
     load_all,
 )
-from lnopt.model import Channel, ChannelScore, HeuristicScore, NodeSnapshot
+from lnopt.model import Channel, ChannelScore, HeuristicScore
+from lnopt.snapshot import NodeSnapshot
 
 log = logging.getLogger(__name__)
 

@@ -11,11 +11,11 @@ from lnopt.model import (
     ChannelActivity,
     ChannelPolicy,
     ChannelState,
-    NodeSnapshot,
     Opener,
     PriceHistory,
     WindowActivity,
 )
+from lnopt.snapshot import NodeSnapshot
 
 OUR_NODE = "02" + "aa" * 32
 BLOCK_HEIGHT = 870_000

@@ -201,7 +201,11 @@ class PluginProcess:
         rpc_file: str = RPC_FILE,
         plugin_path: Path = PLUGIN_PATH,
         env: Mapping[str, str] | None = None,
+        command: Sequence[str] | None = None,
     ) -> None:
+        """``command`` is what lightningd runs, as a ``plugin=`` line names it (e.g. an installed
+        ``lnopt-plugin``), started as it is with the caller's environment; by default this
+        checkout's ``plugin_path`` runs under the test's Python, the checkout on PYTHONPATH."""
         self.lightning_dir = Path(lightning_dir)
         self.rpc_file = rpc_file
         self.plugin_path = plugin_path
@@ -209,6 +213,7 @@ class PluginProcess:
         self.notifications: list[dict[str, Any]] = []
         self.requests_from_plugin: list[dict[str, Any]] = []
         self._env = dict(env or {})
+        self._command = None if command is None else list(command)
         self._ids = itertools.count(1)
         self._pending: dict[str, _Pending] = {}
         self._lock = threading.Lock()
@@ -252,11 +257,14 @@ class PluginProcess:
 
     def start(self) -> PluginProcess:
         env = {**os.environ, "LIGHTNINGD_PLUGIN": "1", "LIGHTNINGD_VERSION": LIGHTNINGD_VERSION}
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
+        command = self._command
+        if command is None:
+            command = [sys.executable, str(self.plugin_path)]
+            env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
         env.update(self._env)
         self._stderr = self._stderr_path.open("wb")
         self._process = subprocess.Popen(
-            [sys.executable, str(self.plugin_path)],
+            command,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=self._stderr,

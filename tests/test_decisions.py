@@ -3,15 +3,23 @@
 from __future__ import annotations
 
 import dataclasses
+from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
 from lnopt.config import HEURISTIC_NAMES, Config, default_config, load_config
-from lnopt.decisions import PRECEDENCE, RULES, decide, rule
+from lnopt.decisions import (
+    PRECEDENCE,
+    RULES,
+    ChannelFacts,
+    RuleContext,
+    channel_facts,
+    decide,
+)
 from lnopt.errors import InvalidRequest
 from lnopt.model import (
     Action,
@@ -22,6 +30,7 @@ from lnopt.model import (
     ConfidenceLevel,
     Decision,
     HeuristicScore,
+    PriceHistory,
     ProposedChange,
 )
 from tests.factories import activity, channel, gossip_item, graph_for, node_id, snapshot
@@ -387,14 +396,10 @@ def test_the_decision_carries_the_score_confidence_and_its_level(
     assert decision.level is level
 
 
-def test_every_rule_is_registered_and_ranked() -> None:
-    assert set(RULES) == set(PRECEDENCE)
-    assert len(PRECEDENCE) == len(set(PRECEDENCE))
-
-
-def test_a_rule_name_cannot_be_registered_twice() -> None:
-    with pytest.raises(ValueError, match="'close' is registered twice"):
-        rule("close")(RULES["close"])
+def test_every_rule_is_named_after_its_function_in_order_of_precedence() -> None:
+    assert tuple(RULES) == PRECEDENCE
+    assert [function.__name__ for function in RULES.values()] == list(PRECEDENCE)
+    assert PRECEDENCE[:2] == ("not_open", "low_confidence")
 
 
 # --- properties --------------------------------------------------------------------------------
@@ -403,83 +408,217 @@ windows = st.fixed_dictionaries(
     {
         "forwards_in": st.integers(0, 3),
         "forwards_out": st.integers(0, 30),
+        "volume_in_msat": st.integers(0, 10**11),
         "volume_out_msat": st.integers(0, 10**12),
+        "fees_earned_msat": st.integers(0, 10**7),
         "failed": st.integers(0, 2),
         "local_failed": st.integers(0, 5),
     }
 )
+quiet_window: st.SearchStrategy[dict[str, int]] = st.just({})
 
 
-@settings(max_examples=150, deadline=None)
-@given(
-    local_ratio=st.floats(0, 1),
-    fee_ppm=st.integers(0, 5000),
-    age_blocks=st.integers(0, 40_000),
-    state=st.sampled_from(ChannelState),
-    connected=st.booleans(),
-    week=windows,
-    month=windows,
-    idle_week=st.booleans(),
-    last_forward_days_ago=st.none() | st.floats(0, 120),
-    score=st.floats(0, 1),
-    confidence=st.floats(0, 1),
-    alternative_ppms=st.lists(st.integers(0, 5000), max_size=4),
-)
-def test_every_decision_is_consistent_with_the_rules(
-    local_ratio: float,
-    fee_ppm: int,
-    age_blocks: int,
-    state: ChannelState,
-    connected: bool,
-    week: dict[str, int],
-    month: dict[str, int],
-    idle_week: bool,
-    last_forward_days_ago: float | None,
-    score: float,
-    confidence: float,
-    alternative_ppms: list[int],
+def added(*parts: dict[str, int]) -> dict[str, int]:
+    """Counters of nested windows: the last day's are part of the week's, those of the month."""
+    total: dict[str, int] = {}
+    for part in parts:
+        for key, value in part.items():
+            total[key] = total.get(key, 0) + value
+    return total
+
+
+@st.composite
+def activity_records(draw: st.DrawFn, scid: str) -> ChannelActivity | None:
+    """No record, a quiet one, or nested 1/7/30-day windows with a last forward time."""
+    kind = draw(st.sampled_from(["none", "quiet", "busy", "busy"]))
+    if kind == "none":
+        return None
+    if kind == "quiet":
+        day, rest_of_week, rest_of_month = {}, {}, {}
+    else:
+        day = draw(windows | quiet_window)
+        rest_of_week = draw(windows | quiet_window)
+        rest_of_month = draw(windows | quiet_window)
+    week = added(day, rest_of_week)
+    record = activity(scid, last_1d=day, last_7d=week, last_30d=added(week, rest_of_month))
+    days_ago = draw(st.none() | st.floats(0, 120))
+    return dataclasses.replace(
+        record, last_forward_s=None if days_ago is None else NOW_S - days_ago * DAY_S
+    )
+
+
+@st.composite
+def price_histories(draw: st.DrawFn, fee_ppm: int) -> PriceHistory | None:
+    """None, or what the fee journal says the channel earned at ``fee_ppm`` and the rate
+    before (now and then a current rate other than the channel's: lnopt's journal no longer
+    applies)."""
+    if draw(st.booleans()):
+        return None
+    current_ppm = draw(st.sampled_from([fee_ppm, fee_ppm, fee_ppm, fee_ppm + 1]))
+    return PriceHistory(
+        current_ppm=current_ppm,
+        since_s=NOW_S - draw(st.floats(0, 14)) * DAY_S,
+        current_forwards_out=draw(st.integers(0, 20)),
+        current_fees_msat=draw(st.integers(0, 10**6)),
+        previous_ppm=draw(st.integers(max(0, fee_ppm - 300), fee_ppm + 300)),
+        previous_days=draw(st.sampled_from([0.0, 0.5, 7.0]) | st.floats(0, 7)),
+        previous_forwards_out=draw(st.integers(0, 20)),
+        previous_fees_msat=draw(st.integers(0, 10**6)),
+    )
+
+
+def lowered_recently(facts: ChannelFacts) -> bool:
+    price, limits = facts.price, CONFIG.decisions
+    return (
+        price is not None
+        and price.current_ppm < price.previous_ppm
+        and facts.price_days < limits.probe_pause_days
+    )
+
+
+def rule_kept_its_promise(
+    name: str, decision: Decision, ch: Channel, facts: ChannelFacts, score: float
 ) -> None:
-    ch = channel(
-        1,
-        local_ratio=local_ratio,
-        fee_ppm=fee_ppm,
-        age_blocks=age_blocks,
-        state=state,
-        connected=connected,
-    )
-    record = dataclasses.replace(
-        activity(ch.short_channel_id, last_7d={} if idle_week else week, last_30d=month),
-        last_forward_s=None
-        if last_forward_days_ago is None
-        else NOW_S - last_forward_days_ago * DAY_S,
-    )
-    decision = decide_one(
-        ch,
-        activity_record=record,
-        score=score,
-        confidence=confidence,
-        alternative_ppms=alternative_ppms,
-    )
+    """What the documentation of :mod:`lnopt.decisions` promises for the rule that decided."""
     limits = CONFIG.decisions
-
-    assert decision.reasons and all(decision.reasons)
-    assert decision.confidence == confidence
-    assert (decision.proposed_policy is not None) is decision.action.changes_fees
-    if state is not ChannelState.ACTIVE or confidence < limits.min_confidence:
-        assert decision.action is Action.KEEP
-    if decision.proposed_policy is not None:
-        new_ppm = decision.proposed_policy.fee_ppm
-        assert new_ppm >= 0
-        assert decision.proposed_policy.base_fee_msat == ch.our_policy.base_fee_msat
-    if decision.action is Action.RAISE_FEES:
-        assert new_ppm > fee_ppm
-        assert ch.local_ratio < limits.raise_below_local_ratio
-    if decision.action is Action.LOWER_FEES:
-        assert sorted(alternative_ppms)[(len(alternative_ppms) - 1) // 2] <= new_ppm < fee_ppm
-        assert ch.local_ratio > limits.lower_above_local_ratio
-    if decision.action is Action.CLOSE:
-        # all three: poor, old, and nothing through the channel for 30 days
+    action, fee_ppm = decision.action, ch.our_policy.fee_ppm
+    new_ppm = None if decision.proposed_policy is None else decision.proposed_policy.fee_ppm
+    median = facts.alternative_median_ppm
+    if name in ("not_open", "low_confidence", "offline", "balance_unknown", "hold"):
+        assert action is Action.KEEP
+    if name == "not_open":
+        assert ch.state is not ChannelState.ACTIVE
+    elif name == "low_confidence":
+        assert decision.confidence < limits.min_confidence
+    elif name == "close":
+        assert action is Action.CLOSE
         assert score < limits.close_below_score
-        assert age_blocks / 144 >= limits.close_min_age_days
-        assert all(w.settled + w.failed + w.local_failed == 0 for w in record.windows)
-        assert last_forward_days_ago is None or last_forward_days_ago >= limits.close_idle_days
+        assert facts.age_days >= limits.close_min_age_days
+        assert facts.idle_days >= limits.close_idle_days
+        assert facts.forwards_out_30d == 0
+    elif name == "offline":
+        assert not ch.connected
+    elif name == "balance_unknown":
+        assert not ch.balance_known
+    elif name == "draining":
+        week_per_day = (facts.volume_out_7d_msat - facts.volume_in_7d_msat) / 7
+        pace = max(week_per_day, facts.net_out_1d_msat)
+        assert facts.forwards_out_1d >= 1
+        assert 0 < pace and ch.local_msat < limits.drain_horizon_days * pace
+        assert action is (Action.KEEP if lowered_recently(facts) else Action.RAISE_FEES)
+    elif name == "rebalance":
+        assert action is Action.REBALANCE
+        assert facts.local_ratio < limits.rebalance_below_local_ratio
+        assert score >= limits.rebalance_min_score
+        assert facts.demand_7d >= limits.raise_min_forwards_7d
+    elif name == "raise_fees":
+        assert action is Action.RAISE_FEES
+        assert facts.local_ratio < limits.raise_below_local_ratio
+        assert facts.demand_7d >= limits.raise_min_forwards_7d
+    elif name == "price_test":
+        assert facts.price is not None and facts.price.current_ppm > facts.price.previous_ppm
+        assert facts.price.current_ppm == fee_ppm
+        if action is Action.LOWER_FEES:
+            assert new_ppm == facts.price.previous_ppm
+            assert facts.local_ratio >= limits.raise_below_local_ratio
+        elif action is Action.RAISE_FEES:
+            assert facts.price.current_forwards_out > 0
+        else:
+            assert action is Action.KEEP
+    elif name == "untested_price":
+        assert action is Action.RAISE_FEES
+        assert not facts.has_history
+        assert facts.local_ratio < CONFIG.liquidity.saturated_ratio
+        assert new_ppm == median
+    elif name == "lower_fees":
+        assert facts.local_ratio > limits.lower_above_local_ratio
+        assert facts.forwards_out_7d <= limits.lower_max_forwards_7d
+        if action is Action.LOWER_FEES:
+            assert median is not None and new_ppm is not None
+            assert median <= new_ppm < fee_ppm
+        else:
+            assert action is Action.KEEP
+            assert median is None or fee_ppm <= median
+    elif name == "probe_price":
+        assert facts.forwards_out_1d >= max(1, limits.probe_min_forwards_1d)
+        assert facts.forwards_out_7d >= limits.probe_min_forwards_7d
+        assert action is (Action.KEEP if lowered_recently(facts) else Action.RAISE_FEES)
+        if action is Action.RAISE_FEES:
+            assert new_ppm is not None and new_ppm >= (median or 0)
+
+
+confident = st.floats(CONFIG.decisions.min_confidence, 1)
+
+
+def test_every_rule_fires_and_every_decision_keeps_its_rules_promise() -> None:
+    fired: Counter[str] = Counter()
+
+    @settings(max_examples=800, deadline=None, derandomize=True, database=None)
+    @given(
+        local_ratio=st.floats(0, 1) | st.sampled_from([0.0, 0.05, 0.08, 0.2, 0.5, 0.9, 1.0]),
+        fee_ppm=st.integers(0, 5000),
+        age_blocks=st.integers(0, 40_000),
+        state=st.sampled_from([ChannelState.ACTIVE] * 12 + list(ChannelState)),
+        connected=st.sampled_from([True] * 7 + [False]),
+        balance_known=st.sampled_from([True] * 7 + [False]),
+        data=st.data(),
+        score=st.floats(0, 1) | st.sampled_from([0.0, 0.05, 0.5, 0.8]),
+        confidence=st.one_of(confident, confident, confident, st.floats(0, 1)),
+        alternative_ppms=st.lists(st.integers(0, 5000), max_size=4),
+    )
+    def check(
+        local_ratio: float,
+        fee_ppm: int,
+        age_blocks: int,
+        state: ChannelState,
+        connected: bool,
+        balance_known: bool,
+        data: st.DataObject,
+        score: float,
+        confidence: float,
+        alternative_ppms: list[int],
+    ) -> None:
+        ch = channel(
+            1,
+            local_ratio=local_ratio,
+            fee_ppm=fee_ppm,
+            age_blocks=age_blocks,
+            state=state,
+            connected=connected,
+            balance_known=balance_known,
+        )
+        record = data.draw(activity_records(ch.short_channel_id), label="activity")
+        price = data.draw(price_histories(fee_ppm), label="price")
+        graph = graph_for([ch], alternatives(ch.peer_id, *alternative_ppms))
+        records = {} if record is None else {ch.short_channel_id: record}
+        prices = {} if price is None else {ch.short_channel_id: price}
+        snap = snapshot(
+            [ch], activity_by_scid=records, graph=graph, taken_at_s=NOW_S, prices=prices
+        )
+        channel_score = score_of(ch, score=score, confidence=confidence)
+        (decision,) = decide(snap, [channel_score], CONFIG)
+        facts = channel_facts(snap, ch)
+        context = RuleContext(ch, channel_score, facts, CONFIG)
+        name = next((n for n in PRECEDENCE if RULES[n](context) is not None), "hold")
+        event(name)
+        fired[name] += 1
+
+        # every decision: explained, with the score's confidence, a policy only for a fee change
+        assert decision.reasons and all(decision.reasons)
+        assert decision.confidence == confidence
+        assert (decision.proposed_policy is not None) is decision.action.changes_fees
+        if state is not ChannelState.ACTIVE or confidence < CONFIG.decisions.min_confidence:
+            assert decision.action is Action.KEEP
+        if decision.proposed_policy is not None:
+            new_ppm = decision.proposed_policy.fee_ppm
+            assert new_ppm >= 0
+            assert decision.proposed_policy.base_fee_msat == ch.our_policy.base_fee_msat
+            assert (new_ppm > fee_ppm) is (decision.action is Action.RAISE_FEES)
+            assert (new_ppm < fee_ppm) is (decision.action is Action.LOWER_FEES)
+        # and the rule that decided kept what its documentation promises
+        rule_kept_its_promise(name, decision, ch, facts, score)
+
+    check()
+    assert set(fired) == {*PRECEDENCE, "hold"}, (
+        f"never fired: {sorted({*PRECEDENCE, 'hold'} - set(fired))}"
+    )

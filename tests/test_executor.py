@@ -174,6 +174,48 @@ def test_a_verification_mismatch_restores_the_old_policy(
     assert only_entry(store).status is JournalStatus.FAILED
 
 
+@pytest.mark.parametrize("failed_reads", [1, 2])
+def test_a_read_back_that_fails_after_the_change_took_effect_restores_the_old_policy(
+    executor: Executor,
+    node: MemoryBackend,
+    store: Store,
+    channels: list[Channel],
+    failed_reads: int,
+) -> None:
+    ch = channels[0]
+    # given a node that applies the change, then cannot be read (the read-back, and with 2 also
+    # the undo's own look), the validation read before it answering
+    node.fail_get_policy(2, times=failed_reads)
+    # when a change is applied
+    (outcome,) = executor.apply([change(ch, 150)], dryrun=False).outcomes
+    # then the undo did not take the old fee for granted: it set the old policy again
+    assert fee_ppm_of(node, ch) == 100
+    assert node.set_policy_calls[-1] == (ch.short_channel_id, ch.our_policy)
+    assert outcome.status is JournalStatus.FAILED
+    assert outcome.error is not None
+    assert "cannot read the policy back" in outcome.error
+    assert "old policy restored" in outcome.error
+    assert only_entry(store).status is JournalStatus.FAILED
+
+
+def test_a_read_back_failure_with_an_unreachable_restore_stays_open_at_the_new_policy(
+    executor: Executor, node: MemoryBackend, store: Store, channels: list[Channel]
+) -> None:
+    ch = channels[0]
+    # given a node that applies the change, then can neither be read nor set
+    node.fail_get_policy(2, times=2)
+    node.fail_set_policy(2, error=BackendUnavailable("timeout"))
+    # when a change is applied
+    (outcome,) = executor.apply([change(ch, 150)], dryrun=False).outcomes
+    # then the entry stays open (applied, outcome unknown), not failed as if the old fee held
+    assert fee_ppm_of(node, ch) == 150
+    assert outcome.status is JournalStatus.APPLIED
+    assert outcome.error is not None and "left open for recover()" in outcome.error
+    # and recovery, with the node back, finds the change in force
+    assert executor.recover().finished == (outcome.change_id,)
+    assert only_entry(store).status is JournalStatus.DONE
+
+
 def test_when_the_restore_also_fails_the_entry_stays_open_for_recovery(
     executor: Executor, node: MemoryBackend, store: Store, channels: list[Channel]
 ) -> None:
@@ -204,7 +246,10 @@ def test_no_change_is_made_to_a_channel_whose_earlier_change_is_still_open(
     assert first.status is JournalStatus.PENDING
     # then a second change to that channel is refused, naming the open entry
     assert second.status is None and second.change_id is None
-    assert second.error is not None and f"change {first.change_id}" in second.error
+    assert second.error == (
+        f"change {first.change_id} on this channel is still open (its outcome is unknown); it "
+        "is settled from the node's policy before the next apply"
+    )
     assert fee_ppm_of(node, ch) == 100
     # and settling the open entry leaves the node at the policy the journal says
     assert executor.recover().undone == (first.change_id,)
@@ -248,8 +293,8 @@ def test_invalid_changes_are_refused_before_the_journal(
     )
     errors = [o.error or "" for o in result.outcomes]
     assert "negative fee refused" in errors[0]
-    assert "no change" in errors[1]
-    assert "cannot read the channel's policy" in errors[2] and "not found" in errors[2]
+    assert errors[1] == "no change: the new fees equal the old ones"
+    assert "cannot read the channel's policy" in errors[2] and "no channel" in errors[2]
     assert store.journal() == [] and node.set_policy_calls == []
     assert result.batch_id is None
 
@@ -264,7 +309,7 @@ def test_the_memory_node_refuses_what_lightningd_refuses(node: MemoryBackend) ->
     with pytest.raises(BackendRefused, match="feebase"):
         node.set_policy(scid, ppm(10, base_fee_msat=-1))
     node.unavailable = True
-    with pytest.raises(BackendUnavailable, match="unreachable"):
+    with pytest.raises(BackendUnavailable, match="cannot be reached"):
         node.get_policy(scid)
 
 
@@ -599,3 +644,151 @@ def run(
         executor.rollback(
             store.journal(short_channel_id=scid, statuses=[JournalStatus.DONE], limit=1)
         )
+
+
+# --- what is recorded when things fail ---------------------------------------------------------
+
+
+def test_a_restore_that_fails_is_recorded_with_both_errors_and_logged(
+    executor: Executor,
+    node: MemoryBackend,
+    store: Store,
+    channels: list[Channel],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    ch = channels[0]
+    # given a setchannel that acts then fails, and a restore the node refuses
+    node.fail_set_policy(1, error=BackendUnavailable("answer lost"), after_apply=True)
+    node.fail_set_policy(2, error=BackendRefused("peer busy", code=-1))
+    with caplog.at_level(logging.INFO, logger="lnopt.executor"):
+        (outcome,) = executor.apply([change(ch, 150)], dryrun=False).outcomes
+    # then the journal keeps why, in the entry itself, for recover() and the operator
+    entry = only_entry(store)
+    assert entry.error == outcome.error
+    assert entry.error is not None
+    assert "set_policy failed: answer lost" in entry.error
+    assert "restoring the old policy failed (peer busy)" in entry.error
+    # and the change's log line carries the same error
+    (line,) = [
+        r.getMessage() for r in caplog.records if "fee_change action=apply" in r.getMessage()
+    ]
+    assert "status=pending" in line and "peer busy" in line
+
+
+def test_recovery_logs_what_it_settled_and_what_it_could_not(
+    executor: Executor,
+    node: MemoryBackend,
+    store: Store,
+    channels: list[Channel],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    first, second = channels[0], channels[1]
+    # given two open entries: one whose change took effect, one on a channel the node hides
+    for ch in (first, second):
+        change_id = store.journal_begin(
+            batch_id="b1",
+            short_channel_id=ch.short_channel_id,
+            peer_id=ch.peer_id,
+            old_policy=ch.our_policy,
+            new_policy=ppm(150),
+            reasons=("why",),
+            created_s=NOW,
+        )
+    node.set_policy(first.short_channel_id, ppm(150))
+    node.fail_get_policy(2)
+    # when recovery runs
+    with caplog.at_level(logging.INFO, logger="lnopt.executor"):
+        result = executor.recover()
+    # then the first is finished and logged as done, the second left open and named
+    assert result.finished == (change_id - 1,) and result.unresolved == (change_id,)
+    messages = [r.getMessage() for r in caplog.records]
+    (done,) = [m for m in messages if m.startswith("fee_change action=recover")]
+    assert f"scid={first.short_channel_id}" in done and "status=done" in done
+    (open_line,) = [m for m in messages if m.startswith("recover change_id=")]
+    assert f"change_id={change_id} scid={second.short_channel_id} unresolved" in open_line
+    assert "injected read timeout" in open_line
+
+
+def test_an_open_change_on_one_channel_does_not_hold_up_another(
+    executor: Executor, node: MemoryBackend, store: Store, channels: list[Channel]
+) -> None:
+    one, other = channels[0], channels[1]
+    # given a change on one channel left open (the restore acted but reported an error)
+    node.fail_set_policy(1, after_apply=True)
+    node.fail_set_policy(2, after_apply=True)
+    (stuck,) = executor.apply([change(one, 0)], dryrun=False).outcomes
+    assert stuck.status is JournalStatus.PENDING
+    # when a change to another channel is applied
+    (outcome,) = executor.apply([change(other, 150)], dryrun=False).outcomes
+    # then it goes through
+    assert (outcome.status, outcome.error) == (JournalStatus.DONE, None)
+    assert fee_ppm_of(node, other) == 150
+
+
+def test_apply_is_a_dry_run_unless_told_otherwise(
+    executor: Executor,
+    node: MemoryBackend,
+    store: Store,
+    channels: list[Channel],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with caplog.at_level(logging.INFO, logger="lnopt.executor"):
+        result = executor.apply([change(channels[0], 150)])
+    assert result.dryrun and result.batch_id is None
+    assert node.set_policy_calls == [] and store.journal() == []
+    (line,) = [r.getMessage() for r in caplog.records]
+    assert line.startswith("fee_change action=dryrun change_id=None")
+
+
+def test_a_refusal_is_logged_with_its_reason(
+    executor: Executor, channels: list[Channel], caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.INFO, logger="lnopt.executor"):
+        executor.apply([change(channels[0], 150, verdict=Verdict.REJECTED)], dryrun=False)
+    (line,) = [r.getMessage() for r in caplog.records]
+    assert line.startswith("fee_change action=refuse change_id=None")
+    assert f"scid={channels[0].short_channel_id}" in line
+    assert "error='rejected by the guard: guard says so'" in line
+
+
+def test_recovery_goes_on_past_an_entry_it_cannot_read(
+    executor: Executor, node: MemoryBackend, store: Store, channels: list[Channel]
+) -> None:
+    ids = [
+        store.journal_begin(
+            batch_id="b1",
+            short_channel_id=ch.short_channel_id,
+            peer_id=ch.peer_id,
+            old_policy=ch.our_policy,
+            new_policy=ppm(150),
+            reasons=("why",),
+            created_s=NOW,
+        )
+        for ch in channels[:2]
+    ]
+    node.fail_get_policy(1)  # the first entry's channel cannot be read
+    result = executor.recover()
+    assert result.unresolved == (ids[0],)
+    assert result.undone == (ids[1],)  # the node never took the second change
+
+
+def test_recovery_that_cannot_restore_leaves_the_entry_unresolved(
+    executor: Executor, node: MemoryBackend, store: Store, channels: list[Channel]
+) -> None:
+    ch = channels[0]
+    change_id = store.journal_begin(
+        batch_id="b1",
+        short_channel_id=ch.short_channel_id,
+        peer_id=ch.peer_id,
+        old_policy=ch.our_policy,
+        new_policy=ppm(150),
+        reasons=("why",),
+        created_s=NOW,
+    )
+    node.set_policy(ch.short_channel_id, ppm(777))  # neither policy, and the restore fails
+    node.fail_set_policy(1, error=BackendUnavailable("timeout"))
+    result = executor.recover()
+    assert (result.undone, result.unresolved) == ((), (change_id,))
+    entry = only_entry(store)
+    assert entry.status is JournalStatus.PENDING
+    assert entry.error is not None and "node had neither policy" in entry.error

@@ -15,7 +15,7 @@ from pyln.client import Millisatoshi
 
 from lnopt.errors import StoreError
 from lnopt.model import Forward, ForwardStatus
-from lnopt.recorder import QUEUE_BATCHES, ForwardRecorder, forward_from_event
+from lnopt.recorder import MAX_INTEGER, QUEUE_BATCHES, ForwardRecorder, forward_from_event
 from lnopt.store import Store
 
 NOW = 1_760_000_000.0
@@ -325,3 +325,51 @@ def test_a_failing_store_drops_forwards_but_never_stops_the_recorder(
     assert failing.attempts >= 3
     assert "recorder dropped forwards=" in caplog.text
     recorder.stop()
+
+
+# --- keys of forwards that carry neither an HTLC id nor an index -----------------------------
+
+
+def legacy_event(received_s: float, status: str = "settled") -> dict[str, Any]:
+    """A forward_event of a node before v22.11: no in_htlc_id, no created_index."""
+    return event(0, status, in_htlc_id=None, created_index=None, received_time=received_s)
+
+
+def test_forwards_received_within_one_second_are_kept_apart_by_their_sub_second_time(
+    store: Store,
+) -> None:
+    # given two forwards on one channel, a quarter of a second apart in the same second,
+    # known only by their received_time, the first seen twice
+    recorder = ForwardRecorder(store)
+    for received_s in (NOW - 5.75, NOW - 5.75, NOW - 5.5):
+        recorder.submit_event(legacy_event(received_s))
+    recorder.flush()
+    # then both are counted, once each, and their amounts add up
+    assert store.forward_counts()["settled"] == 2
+    assert recorder.counted == 2
+    assert store.activity(now_s=NOW)[OUT].last_1d.volume_out_msat == 2_000_000
+
+
+def test_a_microsecond_apart_is_another_forward(store: Store) -> None:
+    recorder = ForwardRecorder(store)
+    for received_s in (NOW - 5.000001, NOW - 5.000002, NOW - 5.000001):
+        recorder.submit_event(legacy_event(received_s))
+    recorder.flush()
+    assert store.forward_counts()["settled"] == 2
+
+
+@pytest.mark.parametrize(
+    ("changes", "storable"),
+    [
+        ({"received_time": 0.0, "resolved_time": 0.5}, True),  # the epoch itself is a time
+        ({"received_time": -1.0}, False),
+        ({"resolved_time": -0.5}, False),
+        ({"in_msat": MAX_INTEGER}, True),  # the largest integer SQLite holds
+        ({"in_msat": MAX_INTEGER + 1}, False),
+        ({"created_index": MAX_INTEGER + 1}, False),
+    ],
+)
+def test_what_the_store_can_hold_is_read_and_nothing_past_it(
+    changes: dict[str, Any], storable: bool
+) -> None:
+    assert (forward_from_event(event(1, **changes)) is not None) is storable

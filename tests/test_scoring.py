@@ -10,8 +10,9 @@ from lnopt.config import HEURISTIC_NAMES, Config, default_config, load_config
 from lnopt.errors import ConfigError, InvalidRequest
 from lnopt.graph import MetricsCache
 from lnopt.heuristics import REGISTRY, HeuristicContext
-from lnopt.model import HeuristicScore, NodeSnapshot
+from lnopt.model import HeuristicScore
 from lnopt.scoring import combine, score_channels, validate_weights
+from lnopt.snapshot import NodeSnapshot
 from tests import factories as f
 
 

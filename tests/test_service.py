@@ -709,7 +709,7 @@ def test_a_failing_run_is_recorded_and_not_retried_in_a_loop(tmp_path: Path) -> 
         scheduler.stop()
         store.close()
 
-    assert run.error is not None and "unreachable" in run.error
+    assert run.error is not None and "cannot be reached" in run.error
     assert runs == 1
 
 

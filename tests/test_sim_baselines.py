@@ -12,7 +12,8 @@ from lnopt.model import Forward, ForwardStatus
 from lnopt.sim.baselines import charge_lnd, clboss, feeadjuster, lndg, lndmanage
 from lnopt.sim.baselines.history import ChannelFlow
 from lnopt.sim.engine import Simulation
-from lnopt.sim.policy import POLICIES, PolicyContext, load_policies, make_policy
+from lnopt.sim.policies import load_policies, make_policy
+from lnopt.sim.policy import POLICIES, PolicyContext
 from tests.factories import channel, policy
 from tests.test_sim_worlds import line_world
 

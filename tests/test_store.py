@@ -3,6 +3,7 @@ the shadow log, the advise queue and the fee journal."""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import sqlite3
@@ -691,3 +692,64 @@ def test_a_path_the_store_cannot_open_is_a_store_error(
 ) -> None:
     with pytest.raises(StoreError, match=needle):
         Store(make(tmp_path))
+
+
+def test_only_a_rollback_entry_can_finish_a_rollback(store: Store) -> None:
+    change_id = begin(store)
+    with pytest.raises(StoreError, match=f"journal entry {change_id} is not a rollback"):
+        store.journal_finish_rollback(change_id, updated_s=NOW)
+    with pytest.raises(StoreError, match="journal entry 99 is not a rollback"):
+        store.journal_finish_rollback(99, updated_s=NOW)
+    entry = store.journal_entry(change_id)
+    assert entry is not None and entry.status is JournalStatus.PENDING
+
+
+def test_a_finished_rollback_is_done_at_its_time_and_clears_an_earlier_error(
+    store: Store,
+) -> None:
+    change_id = begin(store)
+    store.journal_mark(change_id, JournalStatus.DONE, updated_s=NOW + 1)
+    rollback_id = begin(store, batch_id="b2", created_s=NOW + 5, rollback_of=change_id)
+    store.journal_mark(rollback_id, JournalStatus.PENDING, updated_s=NOW + 6, error="timeout")
+    store.journal_finish_rollback(rollback_id, updated_s=NOW + 7)
+    rollback = store.journal_entry(rollback_id)
+    assert rollback is not None
+    assert (rollback.status, rollback.updated_s, rollback.error) == (
+        JournalStatus.DONE,
+        NOW + 7,
+        None,
+    )
+
+
+def test_a_rollback_link_to_an_unknown_entry_is_refused(store: Store) -> None:
+    change_id = begin(store)
+    store.journal_mark(change_id, JournalStatus.DONE, updated_s=NOW)
+    with pytest.raises(StoreError, match="no journal entry 999"):
+        store.journal_link_rollback(change_id, 999)
+    entry = store.journal_entry(change_id)
+    assert entry is not None and (entry.status, entry.rolled_back_by) == (JournalStatus.DONE, None)
+
+
+def test_open_entries_are_the_pending_and_applied_ones_oldest_first(store: Store) -> None:
+    first, done, second, third = (begin(store, created_s=NOW + i) for i in range(4))
+    store.journal_mark(done, JournalStatus.DONE, updated_s=NOW)
+    store.journal_mark(second, JournalStatus.APPLIED, updated_s=NOW)
+    assert [e.change_id for e in store.open_journal_entries()] == [first, second, third]
+
+
+def test_an_empty_journal_has_no_last_batch(store: Store) -> None:
+    assert store.last_batch_id() is None
+    assert store.last_batch_id(exclude_rollbacks=False) is None
+
+
+def test_a_forward_counts_at_its_resolution_else_at_its_arrival(store: Store) -> None:
+    day = 86_400
+    # one settled forward received 8 days ago and resolved 6 days ago; one known only by its
+    # arrival 6 days ago (a final event without resolved_time)
+    resolved = dataclasses.replace(fwd(1), received_s=NOW - 8 * day, resolved_s=NOW - 6 * day)
+    arrived = dataclasses.replace(fwd(2), received_s=NOW - 6 * day, resolved_s=None)
+    store.record_forwards([resolved, arrived])
+    week = store.activity(now_s=NOW)[B].last_7d
+    assert week.forwards_out == 2
+    # and neither falls in the last day
+    assert store.activity(now_s=NOW)[B].last_1d.forwards_out == 0

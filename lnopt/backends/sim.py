@@ -14,7 +14,8 @@ It follows Core Lightning's behaviour where lnopt depends on it:
   channel id is refused (``-32602``, as ``setchannel`` refuses a bad id) and so is a negative
   fee; the previous fee stays accepted for ``enforcedelay`` (600 s); the update then spreads
   by gossip, rate-limited (:mod:`lnopt.sim.gossip`);
-- ``get_policy`` reads the policy back as ``listpeerchannels`` shows it.
+- ``get_policy`` reads the policy back as ``listpeerchannels`` shows it; a channel that is not
+  ours is refused as :class:`~lnopt.backends.cln.ClnBackend` refuses it ("has no channel").
 
 :meth:`SimBackend.link_failures` adds what an LND tool reads from the HTLC event stream: the
 HTLCs our node failed itself and why.
@@ -92,7 +93,7 @@ class SimBackend(Backend):
         return [self._channel(ch) for ch in self._our.channels]
 
     def local_msat(self, short_channel_id: str) -> int:
-        chan, side = self._require(short_channel_id)
+        chan, side = self._require(short_channel_id, "listpeerchannels")
         return self._ledger.balance(chan, side)
 
     def gossip(self) -> NetworkGraph:
@@ -116,13 +117,13 @@ class SimBackend(Backend):
         return [f for f in self._node.link_failures if f.at_s >= since_s]
 
     def get_policy(self, short_channel_id: str) -> ChannelPolicy:
-        self._require(short_channel_id)
+        self._require(short_channel_id, "listpeerchannels")
         return self._node.policies[short_channel_id]
 
     # --- changing --------------------------------------------------------------------------
 
     def set_policy(self, short_channel_id: str, policy: ChannelPolicy) -> ChannelPolicy:
-        self._require(short_channel_id)
+        self._require(short_channel_id, "setchannel")
         if policy.base_fee_msat < 0 or policy.fee_ppm < 0:
             raise BackendRefused(
                 f"setchannel {short_channel_id}: fees must not be negative "
@@ -138,11 +139,12 @@ class SimBackend(Backend):
 
     # --- helpers ---------------------------------------------------------------------------
 
-    def _require(self, short_channel_id: str) -> tuple[int, int]:
+    def _require(self, short_channel_id: str, method: str) -> tuple[int, int]:
         found = self._chan_side.get(short_channel_id)
         if found is None:
             raise BackendRefused(
-                f"setchannel: unknown channel {short_channel_id!r}: not one of ours",
+                f"{method}: unknown channel {short_channel_id!r}: our node has no channel "
+                "of that id",
                 code=BAD_ID,
             )
         return found

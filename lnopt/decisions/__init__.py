@@ -1,6 +1,6 @@
 """Decisions: what to do about each channel, from its score, its balance and its activity.
 
-Each rule is a small pure function registered by name with :func:`rule`. It looks at one
+Each rule is a small pure function, named in :data:`RULES`. It looks at one
 channel (a :class:`RuleContext`) and either does not apply (``None``) or returns an
 :class:`Outcome`. :func:`decide` asks the rules in the order of :data:`PRECEDENCE`; the first
 that applies decides; when none does, the channel is kept, with the figures that were looked at.
@@ -83,10 +83,10 @@ from lnopt.decisions.rules import (
     first_outcome,
     hold,
     probe_step_ppm,
-    rule,
 )
 from lnopt.errors import InvalidRequest
-from lnopt.model import Channel, ChannelScore, Decision, NodeSnapshot
+from lnopt.model import Channel, ChannelScore, Decision
+from lnopt.snapshot import NodeSnapshot
 
 __all__ = [
     "NO_CHANGE",
@@ -103,7 +103,6 @@ __all__ = [
     "first_outcome",
     "hold",
     "probe_step_ppm",
-    "rule",
 ]
 
 logger = logging.getLogger(__name__)

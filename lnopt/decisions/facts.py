@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from lnopt.model import Channel, ChannelActivity, NodeSnapshot, PriceHistory, WindowActivity
+from lnopt.model import Channel, ChannelActivity, PriceHistory, WindowActivity
+from lnopt.snapshot import NodeSnapshot
 
 SECONDS_PER_DAY = 86_400
 BLOCKS_PER_DAY = 144

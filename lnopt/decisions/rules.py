@@ -1,8 +1,8 @@
 """The decision rules: each looks at one channel and either does not apply or decides.
 
-:func:`rule` registers a rule by name in :data:`RULES`; :func:`first_outcome` asks them in the
-order of :data:`PRECEDENCE` and falls back to :func:`hold`. The precedence and what each rule
-does are described in :mod:`lnopt.decisions`.
+:data:`RULES` names every rule, in order of precedence (:data:`PRECEDENCE`);
+:func:`first_outcome` asks them in that order and falls back to :func:`hold`. The precedence
+and what each rule does are described in :mod:`lnopt.decisions`.
 """
 
 from __future__ import annotations
@@ -46,40 +46,11 @@ class Outcome:
 
 Rule = Callable[[RuleContext], Outcome | None]
 
-RULES: dict[str, Rule] = {}
-
-PRECEDENCE = (
-    "not_open",
-    "low_confidence",
-    "close",
-    "offline",
-    "balance_unknown",
-    "draining",
-    "rebalance",
-    "raise_fees",
-    "price_test",
-    "untested_price",
-    "lower_fees",
-    "probe_price",
-)
-
-
-def rule(name: str) -> Callable[[Rule], Rule]:
-    """Register a decision rule under ``name``; a duplicate name is a programming error."""
-
-    def decorator(function: Rule) -> Rule:
-        if name in RULES:
-            raise ValueError(f"decision rule {name!r} is registered twice")
-        RULES[name] = function
-        return function
-
-    return decorator
-
 
 def first_outcome(context: RuleContext) -> Outcome:
     """The outcome of the first rule of :data:`PRECEDENCE` that applies, else :func:`hold`."""
-    for name in PRECEDENCE:
-        outcome = RULES[name](context)
+    for decide_by in RULES.values():
+        outcome = decide_by(context)
         if outcome is not None:
             return outcome
     return hold(context)
@@ -130,7 +101,6 @@ def _demand_text(facts: ChannelFacts) -> str:
 # --- the rules, in order of precedence -------------------------------------------------------
 
 
-@rule("not_open")
 def not_open(context: RuleContext) -> Outcome | None:
     state = context.channel.state
     if state is ChannelState.ACTIVE:
@@ -140,7 +110,6 @@ def not_open(context: RuleContext) -> Outcome | None:
     )
 
 
-@rule("low_confidence")
 def low_confidence(context: RuleContext) -> Outcome | None:
     minimum = context.thresholds.min_confidence
     if context.score.confidence >= minimum:
@@ -151,7 +120,6 @@ def low_confidence(context: RuleContext) -> Outcome | None:
     )
 
 
-@rule("close")
 def close(context: RuleContext) -> Outcome | None:
     limits, facts = context.thresholds, context.facts
     poor = context.score.score < limits.close_below_score
@@ -179,21 +147,18 @@ def close(context: RuleContext) -> Outcome | None:
     )
 
 
-@rule("offline")
 def offline(context: RuleContext) -> Outcome | None:
     if context.channel.connected:
         return None
     return _keep("The peer is disconnected: a new fee earns nothing until it is back.")
 
 
-@rule("balance_unknown")
 def balance_unknown(context: RuleContext) -> Outcome | None:
     if context.channel.balance_known:
         return None
     return _keep("The channel's balance is not known, so its liquidity cannot be judged.")
 
 
-@rule("draining")
 def draining(context: RuleContext) -> Outcome | None:
     limits, facts, channel = context.thresholds, context.facts, context.channel
     week_per_day_msat = (facts.volume_out_7d_msat - facts.volume_in_7d_msat) / 7
@@ -233,7 +198,6 @@ def draining(context: RuleContext) -> Outcome | None:
     )
 
 
-@rule("rebalance")
 def rebalance(context: RuleContext) -> Outcome | None:
     limits, facts, channel = context.thresholds, context.facts, context.channel
     if not (
@@ -258,7 +222,6 @@ def rebalance(context: RuleContext) -> Outcome | None:
     )
 
 
-@rule("raise_fees")
 def raise_fees(context: RuleContext) -> Outcome | None:
     limits, facts = context.thresholds, context.facts
     if not (
@@ -283,7 +246,6 @@ def raise_fees(context: RuleContext) -> Outcome | None:
     )
 
 
-@rule("price_test")
 def price_test(context: RuleContext) -> Outcome | None:
     limits, facts = context.thresholds, context.facts
     history = facts.price
@@ -353,7 +315,6 @@ def price_test(context: RuleContext) -> Outcome | None:
     )
 
 
-@rule("lower_fees")
 def lower_fees(context: RuleContext) -> Outcome | None:
     limits, facts = context.thresholds, context.facts
     if not (
@@ -389,7 +350,6 @@ def lower_fees(context: RuleContext) -> Outcome | None:
     )
 
 
-@rule("probe_price")
 def probe_price(context: RuleContext) -> Outcome | None:
     limits, facts = context.thresholds, context.facts
     if not (
@@ -434,7 +394,6 @@ def probe_price(context: RuleContext) -> Outcome | None:
     )
 
 
-@rule("untested_price")
 def untested_price(context: RuleContext) -> Outcome | None:
     limits, facts = context.thresholds, context.facts
     market_ppm = facts.alternative_median_ppm
@@ -476,3 +435,22 @@ def _reprice(
     proposed = current.with_fees(base_fee_msat=current.base_fee_msat, fee_ppm=new_ppm)
     impact = repricing_impact(context.facts, current, proposed, context.thresholds)
     return Outcome(action, reasons, impact, proposed)
+
+
+RULES: dict[str, Rule] = {
+    "not_open": not_open,
+    "low_confidence": low_confidence,
+    "close": close,
+    "offline": offline,
+    "balance_unknown": balance_unknown,
+    "draining": draining,
+    "rebalance": rebalance,
+    "raise_fees": raise_fees,
+    "price_test": price_test,
+    "untested_price": untested_price,
+    "lower_fees": lower_fees,
+    "probe_price": probe_price,
+}
+"""Every rule by name, in order of precedence: the first that applies decides."""
+
+PRECEDENCE = tuple(RULES)

@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
-from lnopt.heuristics import (
+from lnopt.heuristics.base import (
     BLOCKS_PER_DAY,
     HeuristicContext,
     age_blocks,

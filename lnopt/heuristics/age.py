@@ -6,7 +6,7 @@ weeks count most, a channel a year old or more is fully mature.
 
 from __future__ import annotations
 
-from lnopt.heuristics import (
+from lnopt.heuristics.base import (
     BLOCKS_PER_DAY,
     HeuristicContext,
     age_blocks,

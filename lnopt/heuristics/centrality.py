@@ -7,7 +7,7 @@ whatever the absolute values; betweenness counts 60%, closeness 40%.
 
 from __future__ import annotations
 
-from lnopt.heuristics import (
+from lnopt.heuristics.base import (
     HeuristicContext,
     graph_confidence,
     peer_missing,

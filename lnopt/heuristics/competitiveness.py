@@ -14,7 +14,7 @@ import bisect
 import math
 import statistics
 
-from lnopt.heuristics import (
+from lnopt.heuristics.base import (
     HeuristicContext,
     clamp01,
     format_sat,

@@ -9,7 +9,7 @@ capacity the score is neutral with low confidence.
 
 from __future__ import annotations
 
-from lnopt.heuristics import HeuristicContext, format_sat, no_data, register
+from lnopt.heuristics.base import HeuristicContext, format_sat, no_data, register
 from lnopt.model import ChannelState, HeuristicScore
 
 NAME = "liquidity"

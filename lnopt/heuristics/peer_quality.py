@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import statistics
 
-from lnopt.heuristics import (
+from lnopt.heuristics.base import (
     HeuristicContext,
     clamp01,
     format_sat,

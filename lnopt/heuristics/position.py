@@ -7,7 +7,7 @@ payments have many ways to bypass the peer, and so our channel to it.
 
 from __future__ import annotations
 
-from lnopt.heuristics import (
+from lnopt.heuristics.base import (
     HeuristicContext,
     graph_confidence,
     peer_missing,

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 
-from lnopt.heuristics import HeuristicContext, register
+from lnopt.heuristics.base import HeuristicContext, register
 from lnopt.model import ChannelState, HeuristicScore
 
 NAME = "reliability"

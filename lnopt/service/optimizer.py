@@ -23,7 +23,6 @@ from lnopt.model import (
     Decision,
     GuardedChange,
     Mode,
-    NodeSnapshot,
     ProposedChange,
 )
 from lnopt.observer import Observers, RunOutcome, ServiceObserver, Work
@@ -50,6 +49,7 @@ from lnopt.service.targets import (
     require_short_channel_id,
     rollback_entries,
 )
+from lnopt.snapshot import NodeSnapshot
 from lnopt.store import AlertRecord, HandsOffMark, Proposal, ProposalStatus, RunRecord, Store
 
 logger = logging.getLogger(__name__)

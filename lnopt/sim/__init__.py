@@ -9,8 +9,8 @@
   balances;
 - :mod:`~lnopt.sim.gossip` and :mod:`~lnopt.sim.node`: how our fee changes spread, and our
   node's forwarding record, behind :class:`lnopt.backends.sim.SimBackend`;
-- :mod:`~lnopt.sim.policy`, :mod:`~lnopt.sim.baselines`, :mod:`~lnopt.sim.lnopt_policy`: the
-  fee policies compared;
+- :mod:`~lnopt.sim.policy`, :mod:`~lnopt.sim.baselines`, :mod:`~lnopt.sim.lnopt_policy`,
+  :mod:`~lnopt.sim.policies` (every policy by name): the fee policies compared;
 - :mod:`~lnopt.sim.engine`, :mod:`~lnopt.sim.metrics`, :mod:`~lnopt.sim.hindsight`,
   :mod:`~lnopt.sim.compare`, :mod:`~lnopt.sim.report`, :mod:`~lnopt.sim.plot`,
   :mod:`~lnopt.sim.commands`: running, measuring and showing comparisons.

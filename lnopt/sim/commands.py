@@ -16,7 +16,7 @@ from pathlib import Path
 from lnopt.config import load_config
 from lnopt.sim.compare import DEFAULT_POLICIES, CompareParams, Comparison, compare
 from lnopt.sim.plot import plot
-from lnopt.sim.policy import check_policies
+from lnopt.sim.policies import check_policies
 from lnopt.sim.report import as_json, table
 from lnopt.sim.stats import parse_seeds
 

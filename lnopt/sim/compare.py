@@ -23,7 +23,8 @@ from lnopt.sim.engine import SimParams, Simulation
 from lnopt.sim.hindsight import Hindsight, hindsight
 from lnopt.sim.metrics import RunResult
 from lnopt.sim.network import generate_network, load_network
-from lnopt.sim.policy import PolicyContext, check_policies, make_policy
+from lnopt.sim.policies import check_policies, make_policy
+from lnopt.sim.policy import PolicyContext
 from lnopt.sim.world import World, WorldParams, build_world
 
 logger = logging.getLogger(__name__)

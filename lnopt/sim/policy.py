@@ -1,4 +1,4 @@
-"""Fee policies the simulator compares, registered by name.
+"""What a fee policy of the simulator is, and the registry each policy joins by name.
 
 A policy drives our node only through the :class:`~lnopt.backends.sim.SimBackend`, the same
 interface a real node offers: it reads channels, forwards (and, for LND tools, local HTLC
@@ -10,14 +10,13 @@ after every settled forward (what a ``forward_event`` subscription sees).
 from __future__ import annotations
 
 import abc
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
 from lnopt.backends.sim import SimBackend
 from lnopt.config import Config
-from lnopt.errors import ConfigError
 from lnopt.model import ChannelPolicy, Forward
 
 
@@ -72,23 +71,3 @@ def register_policy(name: str) -> Callable[[type[Policy]], type[Policy]]:
         return cls
 
     return decorator
-
-
-def load_policies() -> dict[str, PolicyFactory]:
-    """Import every policy module so that each registers itself; return the registry."""
-    from lnopt.sim import baselines, lnopt_policy  # noqa: F401
-
-    return POLICIES
-
-
-def check_policies(names: Iterable[str]) -> None:
-    """Refuse, with a :class:`~lnopt.errors.ConfigError`, a name no policy is registered under."""
-    known = load_policies()
-    for name in names:
-        if name not in known:
-            raise ConfigError(f"unknown policy {name!r}; accepted: {', '.join(sorted(known))}")
-
-
-def make_policy(name: str, context: PolicyContext) -> Policy:
-    check_policies([name])
-    return POLICIES[name](context)

@@ -1,7 +1,9 @@
 """The backends the contract table runs against, one pytest fixture each.
 
 A backend joins the table by defining a fixture that yields a :class:`Harness` for it and adding
-the fixture's name to ``HARNESS_FIXTURES``.
+the fixture's name to ``HARNESS_FIXTURES``; one that reaches its node through a transport yields
+a :class:`TransportHarness` and is named in ``TRANSPORT_FIXTURES`` too, for the rows about a
+node that is gone or answers garbage.
 """
 
 from __future__ import annotations
@@ -13,15 +15,24 @@ from typing import Any
 import pytest
 
 from lnopt.backends.cln import ClnBackend
-from tests.contract.harness import Harness
+from tests.contract.harness import Harness, TransportHarness
 from tests.contract.lnbits_harness import lnbits_harness  # noqa: F401 - a fixture of the table
 from tests.contract.lnd_harness import lnd_harness  # noqa: F401 - a fixture of the table
+from tests.contract.memory import MemoryHarness
+from tests.contract.sim import SimHarness
 from tests.standin_node import LEGACY, MODERN, Flavour, Reply, StandinNode, build_node
 
-HARNESS_FIXTURES = ["cln_modern_harness", "cln_legacy_harness", "lnd_harness", "lnbits_harness"]
+TRANSPORT_FIXTURES = [
+    "cln_modern_harness",
+    "cln_legacy_harness",
+    "lnd_harness",
+    "lnbits_harness",
+    "memory_harness",
+]
+HARNESS_FIXTURES = [*TRANSPORT_FIXTURES, "sim_harness"]
 
 
-class ClnHarness(Harness):
+class ClnHarness(TransportHarness):
     def __init__(self, node: StandinNode) -> None:
         self.node = node
         self.backend = ClnBackend.from_socket(node.socket_path)
@@ -80,8 +91,25 @@ def cln_legacy_harness(socket_dir: Path) -> Iterator[Harness]:
     yield from _cln_harness(socket_dir, LEGACY)
 
 
+@pytest.fixture
+def memory_harness() -> Harness:
+    return MemoryHarness()
+
+
+@pytest.fixture
+def sim_harness(tmp_path: Path) -> Harness:
+    return SimHarness(tmp_path)
+
+
 @pytest.fixture(params=HARNESS_FIXTURES)
 def harness(request: pytest.FixtureRequest) -> Harness:
     found: Any = request.getfixturevalue(request.param)
     assert isinstance(found, Harness)
+    return found
+
+
+@pytest.fixture(params=TRANSPORT_FIXTURES)
+def transport_harness(request: pytest.FixtureRequest) -> TransportHarness:
+    found: Any = request.getfixturevalue(request.param)
+    assert isinstance(found, TransportHarness)
     return found

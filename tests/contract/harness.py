@@ -34,14 +34,19 @@ class Harness(abc.ABC):
         """Per short channel id: capacity_msat, local_msat, our/peer fees, state, opener."""
 
     @abc.abstractmethod
-    def node_fees(self, short_channel_id: str) -> tuple[int, int, int, int]:
-        """(base fee msat, fee ppm, htlc min msat, htlc max msat) the node applies now."""
+    def node_fees(self, short_channel_id: str) -> tuple[int, int, int, int | None]:
+        """(base fee msat, fee ppm, htlc min msat, htlc max msat or None where the node sets
+        none) the node applies now."""
 
     @abc.abstractmethod
     def add_settled_forwards(self, count: int) -> None: ...
 
     @abc.abstractmethod
     def forward_count(self) -> int: ...
+
+
+class TransportHarness(Harness):
+    """A backend that reaches its node through a transport (a socket, HTTP), which can fail."""
 
     @abc.abstractmethod
     def take_node_away(self) -> None:

@@ -10,7 +10,7 @@ import pytest
 
 from lnopt.backends.http import HttpSettings
 from lnopt.backends.lnbits import LnbitsBackend
-from tests.contract.harness import Capability, Harness
+from tests.contract.harness import Capability, Harness, TransportHarness
 from tests.fault_proxy import FaultProxy
 from tests.lnbits_fixture import LnbitsEnv, forget_die_on_set, seed_node
 from tests.lnbits_server import node_state
@@ -18,7 +18,7 @@ from tests.lnbits_server import node_state
 QUICK = HttpSettings(timeout_s=5.0, retries=1, backoff_base_s=0.01, backoff_max_s=0.02)
 
 
-class LnbitsHarness(Harness):
+class LnbitsHarness(TransportHarness):
     # LNbits' node API has no forwarding history, no peer policy, no opener and no HTLC limits
     capabilities: frozenset[Capability] = frozenset()
     channels_call = "/node/api/v1/channels"

@@ -9,12 +9,12 @@ from typing import Any
 import pytest
 
 from lnopt.backends.lnd_shapes import scid_of
-from tests.contract.harness import Harness
+from tests.contract.harness import TransportHarness
 from tests.standin_lnd.fixtures import LndSetup, start_standin
 from tests.standin_lnd.node import ForwardingEvent
 
 
-class LndHarness(Harness):
+class LndHarness(TransportHarness):
     channels_call = "/v1/channels"
 
     def __init__(self, setup: LndSetup) -> None:
@@ -81,7 +81,7 @@ class LndHarness(Harness):
 
 
 @pytest.fixture
-def lnd_harness(tmp_path: Path) -> Iterator[Harness]:
+def lnd_harness(tmp_path: Path) -> Iterator[TransportHarness]:
     setup = start_standin(tmp_path, channels=6, forwards=0)
     yield LndHarness(setup)
     setup.standin.stop()

@@ -8,7 +8,7 @@ import pytest
 
 from lnopt.errors import BackendError, BackendRefused, BackendUnavailable
 from lnopt.model import ChannelPolicy, Forward, ForwardStatus, Opener
-from tests.contract.harness import Capability, Harness
+from tests.contract.harness import Capability, Harness, TransportHarness
 
 UNKNOWN_SCID = "700000x9999x9"
 
@@ -102,12 +102,14 @@ class TestBackendContract:
             harness.backend.set_policy(scid, ChannelPolicy(base_fee_msat=1000, fee_ppm=-5))
         assert harness.node_fees(scid) == before
 
-    def test_a_node_that_is_gone_is_unavailable(self, harness: Harness) -> None:
-        harness.take_node_away()
+    def test_a_node_that_is_gone_is_unavailable(self, transport_harness: TransportHarness) -> None:
+        transport_harness.take_node_away()
         with pytest.raises(BackendUnavailable, match="cannot be reached"):
-            harness.backend.node_info()
+            transport_harness.backend.node_info()
 
-    def test_an_answer_of_the_wrong_shape_is_a_backend_error(self, harness: Harness) -> None:
-        harness.garble(harness.channels_call)
-        with pytest.raises(BackendError, match=re.escape(harness.channels_call)):
-            harness.backend.channels()
+    def test_an_answer_of_the_wrong_shape_is_a_backend_error(
+        self, transport_harness: TransportHarness
+    ) -> None:
+        transport_harness.garble(transport_harness.channels_call)
+        with pytest.raises(BackendError, match=re.escape(transport_harness.channels_call)):
+            transport_harness.backend.channels()
