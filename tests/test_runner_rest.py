@@ -5,6 +5,7 @@ server and the LND stand-in, and none of the secrets in anything the commands wr
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -21,10 +22,14 @@ PASSPHRASE = "runner test passphrase"
 TINY_KDF = KdfParams(memory_kib=8, iterations=1, lanes=1)
 
 
-def vault_args(tmp_path: Path, records: dict[str, tuple[bytes, CredentialKind]]) -> list[str]:
-    """A vault holding ``records`` and a passphrase file: the settings that point at them."""
+def vault_args(
+    tmp_path: Path, records: dict[str, tuple[bytes, CredentialKind]], *, age_days: int = 0
+) -> list[str]:
+    """A vault holding ``records`` (stored ``age_days`` ago) and a passphrase file: the
+    settings that point at them."""
     vault_path, passphrase_file = tmp_path / "credentials.vault", tmp_path / "passphrase"
-    vault = Vault.open(vault_path, PASSPHRASE, kdf=TINY_KDF)
+    stored_s = time.time() - age_days * 86_400
+    vault = Vault.open(vault_path, PASSPHRASE, kdf=TINY_KDF, clock=lambda: stored_s)
     for name, (secret, kind) in records.items():
         vault.put(name, secret, kind=kind)
     passphrase_file.write_text(PASSPHRASE)
@@ -127,3 +132,23 @@ def test_a_missing_credential_names_the_record_and_the_vault(tmp_path: Path, bac
     assert done.returncode == 2
     assert done.stderr.startswith("lnopt: ") and "absent" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_status_warns_of_a_credential_older_than_thirty_days(tmp_path: Path) -> None:
+    setup = start_standin(tmp_path / "lnd", channels=2, forwards=0)
+    try:
+        records = {
+            "old-mac": (setup.macaroon, CredentialKind.LND_MACAROON),
+            "cert": (setup.tls.cert_pem, CredentialKind.LND_TLS_CERT),
+        }
+        settings = [
+            "--backend", "lnd", "--lnd-url", setup.standin.url,
+            "--lnd-macaroon-credential", "old-mac", "--lnd-tls-cert-credential", "cert",
+            *vault_args(tmp_path, records, age_days=45),
+        ]  # fmt: skip
+        status = answer(tmp_path, [], "status", *settings)
+    finally:
+        setup.standin.stop()
+    warnings = status["backend"]["privilege_warnings"]
+    assert "the credential 'old-mac' is 45 days old (more than 30)" in " ".join(warnings)
+    assert "lnopt credentials rotate old-mac" in " ".join(warnings)

@@ -9,6 +9,7 @@ backend is asked for.
 from __future__ import annotations
 
 import enum
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -63,7 +64,7 @@ def build_backend(node: NodeSettings, vault: VaultSettings, *, graph_refresh_s: 
     from lnopt.security import CredentialKind
 
     if isinstance(node, LnbitsSettings):
-        (token,) = _credentials(
+        (token,), warnings = _credentials(
             vault,
             Wanted("lnbits-token-credential", node.token_credential, CredentialKind.LNBITS_TOKEN),
         )
@@ -75,10 +76,13 @@ def build_backend(node: NodeSettings, vault: VaultSettings, *, graph_refresh_s: 
         from lnopt.backends.lnbits import LnbitsBackend
 
         lnbits: Backend = LnbitsBackend(
-            node.url, token=token.decode("ascii").strip(), graph_file=node.graph_file
+            node.url,
+            token=token.decode("ascii").strip(),
+            graph_file=node.graph_file,
+            credential_warnings=warnings,
         )
         return lnbits
-    macaroon, tls_cert = _credentials(
+    (macaroon, tls_cert), warnings = _credentials(
         vault,
         Wanted("lnd-macaroon-credential", node.macaroon_credential, CredentialKind.LND_MACAROON),
         Wanted("lnd-tls-cert-credential", node.tls_cert_credential, CredentialKind.LND_TLS_CERT),
@@ -86,7 +90,11 @@ def build_backend(node: NodeSettings, vault: VaultSettings, *, graph_refresh_s: 
     from lnopt.backends.lnd import LndBackend
 
     lnd: Backend = LndBackend(
-        node.url, macaroon=macaroon, tls_cert_pem=tls_cert, graph_refresh_s=graph_refresh_s
+        node.url,
+        macaroon=macaroon,
+        tls_cert_pem=tls_cert,
+        graph_refresh_s=graph_refresh_s,
+        credential_warnings=warnings,
     )
     return lnd
 
@@ -100,21 +108,31 @@ class Wanted:
     kind: CredentialKind
 
 
-def _credentials(vault: VaultSettings, *wanted: Wanted) -> tuple[bytes, ...]:
-    """The secrets of the ``wanted`` records, each checked to be of its kind; a
-    :class:`~lnopt.errors.CredentialError` for no vault, a missing record or a wrong passphrase
-    (never a secret in the message)."""
+def _credentials(
+    vault: VaultSettings, *wanted: Wanted, now_s: float | None = None
+) -> tuple[tuple[bytes, ...], tuple[str, ...]]:
+    """The secrets of the ``wanted`` records, each checked to be of its kind, and a warning for
+    each record older than the vault's rotation age; a :class:`~lnopt.errors.CredentialError`
+    for no vault, a missing record or a wrong passphrase (never a secret in the message)."""
     from lnopt.security import Vault, read_passphrase
+    from lnopt.security.vault import ROTATION_DAYS
 
     passphrase = read_passphrase(passphrase_file=vault.passphrase_file)
     opened = Vault.open(vault.path, passphrase, create=False)
-    secrets = []
+    now = int(time.time() if now_s is None else now_s)
+    secrets, warnings = [], []
     for credential in wanted:
-        kind = opened.info(credential.name).kind
-        if kind is not credential.kind:
+        info = opened.info(credential.name)
+        if info.kind is not credential.kind:
             raise ConfigError(
                 f"{credential.setting}: the vault record {credential.name!r} holds an "
-                f"{kind.value}, not an {credential.kind.value}; name the record that does"
+                f"{info.kind.value}, not an {credential.kind.value}; name the record that does"
+            )
+        if info.due_for_rotation(now):
+            warnings.append(
+                f"the credential {credential.name!r} is {info.age_days(now)} days old (more "
+                f"than {ROTATION_DAYS}): rotate it with `lnopt credentials rotate "
+                f"{credential.name}`"
             )
         secrets.append(opened.get(credential.name))
-    return tuple(secrets)
+    return tuple(secrets), tuple(warnings)

@@ -70,8 +70,11 @@ class LnbitsBackend(Backend):
         token: str,
         settings: HttpSettings | None = None,
         graph_file: Path | None = None,
+        credential_warnings: Sequence[str] = (),
         transport: httpx.BaseTransport | None = None,
     ) -> None:
+        """``credential_warnings``: what the credential's keeper says of it (its age), told
+        with the privilege warnings."""
         if not token:
             raise InvalidRequest("the LNbits token is empty; give the ACL token lnopt should use")
         self._claims = token_claims(token)
@@ -89,6 +92,7 @@ class LnbitsBackend(Backend):
         self._node_id: str | None = None
         self._file_graph: NetworkGraph | None = None
         self._warnings: tuple[str, ...] | None = None
+        self._credential_warnings = tuple(credential_warnings)
 
     @property
     def calls(self) -> int:
@@ -227,7 +231,7 @@ class LnbitsBackend(Backend):
         """Where the token can do more than Node read and write: its claims (a login token),
         then one GET outside lnopt's ACL each (:data:`PROBES`); worked out once."""
         if self._warnings is not None:
-            return self._warnings
+            return self._credential_warnings + self._warnings
         warnings = list(claims_warnings(self._claims))
         for path, can in PROBES:
             try:
@@ -236,12 +240,12 @@ class LnbitsBackend(Backend):
                 continue  # refused, as it should be
             except BackendError as exc:
                 log.info("event=lnbits_probe_failed path=%s error=%s", path, exc)
-                return tuple(warnings)  # undecided: ask again next time
+                return self._credential_warnings + tuple(warnings)  # undecided: ask again
             warnings.append(probe_warning(path, can))
         for warning in warnings:
             log.warning("event=lnbits_token_privilege warning=%s", warning)
         self._warnings = tuple(warnings)
-        return self._warnings
+        return self._credential_warnings + self._warnings
 
     # --- internals -------------------------------------------------------------------------
 

@@ -121,9 +121,12 @@ class LndBackend(Backend):
         macaroon_lifetime_s: int = 600,
         transport: httpx.BaseTransport | None = None,
         graph_refresh_s: int = 3600,
+        credential_warnings: Sequence[str] = (),
         clock: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
     ) -> None:
+        """``credential_warnings``: what the credential's keeper says of it (its age), told
+        with the privilege warnings."""
         granted = read_macaroon(macaroon)
         missing = sorted(REQUIRED_PERMISSIONS - granted.permissions)
         if missing:
@@ -134,9 +137,9 @@ class LndBackend(Backend):
                 f"{BAKE_COMMAND}"
             )
         extra = sorted(granted.permissions - REQUIRED_PERMISSIONS)
-        self._warnings: tuple[str, ...] = ()
+        self._warnings: tuple[str, ...] = tuple(credential_warnings)
         if extra:
-            self._warnings = (
+            self._warnings += (
                 "the LND macaroon grants more than lnopt needs ("
                 + ", ".join(str(p) for p in extra)
                 + f"); bake a least-privilege one with: {BAKE_COMMAND}",
@@ -165,7 +168,8 @@ class LndBackend(Backend):
     # --- status ----------------------------------------------------------------------------
 
     def privilege_warnings(self) -> tuple[str, ...]:
-        """Why the macaroon is more than lnopt needs, with the command for one that is not."""
+        """Why the macaroon is more than lnopt needs, with the command for one that is not, and
+        what was said of the credential's age."""
         return self._warnings
 
     def health(self) -> BreakerStatus:
