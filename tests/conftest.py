@@ -3,8 +3,9 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -37,3 +38,30 @@ def socket_dir() -> Iterator[Path]:
 
 
 from tests.lnbits_fixture import lnbits  # noqa: E402, F401 - the session's LNbits server
+from tests.plugin_harness import PluginProcess, short_lightning_dir  # noqa: E402
+
+Launch = Callable[..., PluginProcess]
+
+
+@pytest.fixture
+def ldir() -> Iterator[Path]:
+    """A lightning-dir with a short path (unix socket paths are limited to about 100 bytes)."""
+    with short_lightning_dir() as path:
+        yield path
+
+
+@pytest.fixture
+def launch(ldir: Path) -> Iterator[Launch]:
+    """Start the plugin and complete the handshake; scheduled runs are off unless asked for."""
+    started: list[PluginProcess] = []
+
+    def start(options: Mapping[str, Any] | None = None) -> PluginProcess:
+        process = PluginProcess(ldir).start()
+        started.append(process)
+        result = process.handshake({"lnopt-interval": 0, **(options or {})})
+        assert result is None, f"the plugin disabled itself: {result}"
+        return process
+
+    yield start
+    for process in started:
+        process.close()

@@ -15,18 +15,11 @@ from tests.plugin_harness import (
     RPC_FILE,
     PluginProcess,
     forward_event,
-    short_lightning_dir,
     wait_for,
 )
 from tests.standin_node import StandinNode, build_node
 
 SUBSCRIBER = Path(__file__).with_name("alert_subscriber.py")
-
-
-@pytest.fixture
-def ldir() -> Iterator[Path]:
-    with short_lightning_dir() as path:
-        yield path
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ arrives (the journal entry is written, the node not yet changed), after the node
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,7 +20,6 @@ from tests.plugin_harness import (
     RPC_FILE,
     PluginExited,
     PluginProcess,
-    short_lightning_dir,
     wait_for,
 )
 from tests.standin_node import Call, Close, NodeState, Phase, StandinNode, build_node
@@ -59,12 +58,6 @@ KILL_POINTS = {
     "second change journaled, first done": KillPoint("setchannel", Phase.BEFORE, "failed", 2),
     "second change applied, first done": KillPoint("setchannel", Phase.AFTER, "done", 2),
 }
-
-
-@pytest.fixture
-def ldir() -> Iterator[Path]:
-    with short_lightning_dir() as path:
-        yield path
 
 
 def arm(node: StandinNode, plugin: PluginProcess, point: KillPoint) -> Callable[[], str | None]:

@@ -5,16 +5,12 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 from tests.plugin_harness import (
     RPC_FILE,
     PluginProcess,
     forward_flood,
-    short_lightning_dir,
     wait_for,
 )
 from tests.standin_node import StandinNode, build_node
@@ -22,12 +18,6 @@ from tests.standin_node import StandinNode, build_node
 FORWARDS = 50_000  # an offered and a final event each: 100,000 notifications
 CHUNK = 1_000  # notifications written at a time, so that method calls interleave
 STALL_S = 5.0  # an answer slower than this means the dispatch loop stalled
-
-
-@pytest.fixture
-def ldir() -> Iterator[Path]:
-    with short_lightning_dir() as path:
-        yield path
 
 
 def test_a_flood_of_forward_events_is_counted_exactly_while_methods_answer(ldir: Path) -> None:

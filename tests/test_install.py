@@ -11,12 +11,11 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.plugin_harness import REPO, RPC_FILE, PluginProcess, short_lightning_dir
+from tests.plugin_harness import REPO, RPC_FILE, PluginProcess
 from tests.standin_node import StandinNode, build_node
 
 INSTALL_SCRIPT = REPO / "contrib" / "install.sh"
@@ -43,12 +42,6 @@ def installed(tmp_path: Path) -> tuple[Path, str]:
     )
     assert done.returncode == 0, done.stderr
     return target, done.stdout
-
-
-@pytest.fixture
-def ldir() -> Iterator[Path]:
-    with short_lightning_dir() as path:
-        yield path
 
 
 def test_the_installed_plugin_starts_from_its_own_environment_and_answers(

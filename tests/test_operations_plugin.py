@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import socket
 import struct
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -13,23 +13,17 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from tests.conftest import Launch
 from tests.plugin_harness import (
     RPC_FILE,
     PluginErrorReply,
     PluginProcess,
-    short_lightning_dir,
     wait_for,
 )
 from tests.standin_node import StandinNode
 from tests.test_plugin_process import scenario_state
 
 INVALID_PARAMS = -32602
-
-
-@pytest.fixture
-def ldir() -> Iterator[Path]:
-    with short_lightning_dir() as path:
-        yield path
 
 
 @pytest.fixture
@@ -40,19 +34,9 @@ def node(ldir: Path) -> Iterator[StandinNode]:
 
 
 @pytest.fixture
-def start(ldir: Path, node: StandinNode) -> Iterator[Any]:
-    started: list[PluginProcess] = []
-
-    def launch(options: Mapping[str, Any] | None = None) -> PluginProcess:
-        process = PluginProcess(ldir).start()
-        started.append(process)
-        result = process.handshake({"lnopt-interval": 0, **(options or {})})
-        assert result is None, f"the plugin disabled itself: {result}"
-        return process
-
-    yield launch
-    for process in started:
-        process.close()
+def start(launch: Launch, node: StandinNode) -> Launch:
+    """The plugin's launcher, with the stand-in node running."""
+    return launch
 
 
 def alerts_sent(plugin: PluginProcess) -> list[dict[str, Any]]:

@@ -7,7 +7,7 @@ import contextlib
 import json
 import logging
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +19,7 @@ from lnopt.errors import BackendUnavailable
 from lnopt.plugin_protocol import UNEXPECTED_ERROR_CODE, LnoptRequest
 from lnopt.store import Store
 from lnopt_plugin import answer
+from tests.conftest import Launch
 from tests.plugin_harness import (
     RPC_FILE,
     PluginErrorReply,
@@ -44,7 +45,6 @@ METHODS = {
     "lnopt-release",
 }
 INVALID_PARAMS = -32602
-Launch = Callable[..., PluginProcess]
 
 
 def scenario_state() -> NodeState:
@@ -58,12 +58,6 @@ def scenario_state() -> NodeState:
     return state
 
 
-@pytest.fixture
-def ldir() -> Iterator[Path]:
-    with short_lightning_dir() as path:
-        yield path
-
-
 def start_node(ldir: Path, state: NodeState, flavour: Flavour | None = None) -> StandinNode:
     kwargs = {} if flavour is None else {"flavour": flavour}
     return StandinNode(state, ldir / RPC_FILE, **kwargs).start()
@@ -74,23 +68,6 @@ def node(ldir: Path) -> Iterator[StandinNode]:
     standin = start_node(ldir, scenario_state())
     yield standin
     standin.stop()
-
-
-@pytest.fixture
-def launch(ldir: Path) -> Iterator[Launch]:
-    """Start the plugin and complete the handshake; scheduled runs are off unless asked for."""
-    started: list[PluginProcess] = []
-
-    def start(options: Mapping[str, Any] | None = None) -> PluginProcess:
-        process = PluginProcess(ldir).start()
-        started.append(process)
-        result = process.handshake({"lnopt-interval": 0, **(options or {})})
-        assert result is None, f"the plugin disabled itself: {result}"
-        return process
-
-    yield start
-    for process in started:
-        process.close()
 
 
 @pytest.fixture(scope="module")

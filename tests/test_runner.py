@@ -20,7 +20,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from lnopt.service.node_lock import lock_path
 from lnopt.store import JournalStatus
-from tests.plugin_harness import PluginProcess, short_lightning_dir, wait_for
+from tests.plugin_harness import PluginProcess, wait_for
 from tests.runner_harness import (
     DB_FILE,
     RPC_FILE,
@@ -35,12 +35,6 @@ from tests.runner_harness import (
     read_store,
 )
 from tests.standin_node import Call, Close, Phase, StandinNode
-
-
-@pytest.fixture
-def ldir() -> Iterator[Path]:
-    with short_lightning_dir() as path:
-        yield path
 
 
 @pytest.fixture
