@@ -107,3 +107,19 @@ def test_hindsight_is_at_least_every_constant_fee_it_tried(tmp_path: Path) -> No
     assert found.runs == len(GRID) + len(REFINE) + 1
     assert set(found.fees_ppm) == set(world.topo.our_scids)
     assert found.income_msat >= uniform.run().income_msat
+
+
+def test_hindsight_keeps_the_starting_fee_of_a_channel_that_never_earned(tmp_path: Path) -> None:
+    # Given a small world where some channel earns nothing whatever its fee
+    params = CompareParams(nodes=300, seeds=(4,), days=2, payments=1500, policies=("static",))
+    world = world_for(params, 4)
+    context = PolicyContext(world.median, 4, tmp_path)
+    # When the hindsight search runs
+    found = hindsight(world, context)
+    # Then those channels keep the fee they started with, and the others got a searched fee
+    starting = {ch.short_channel_id: ch.our_policy.fee_ppm for ch in world.our.channels}
+    assert found.idle, "the small world should leave some channel idle"
+    assert found.idle < set(starting)
+    assert all(found.fees_ppm[scid] == starting[scid] for scid in found.idle)
+    cheap = Simulation(world, FixedFeesPolicy(context, dict.fromkeys(starting, 0))).run()
+    assert all(cheap.income_by_channel[scid] == 0 for scid in found.idle)

@@ -10,8 +10,15 @@ world (so interactions between channels and with liquidity are included):
    :data:`REFINE`, again keeping each channel's best;
 3. the chosen fees together.
 
-The reference is the best income of all candidates (each is a constant-fee policy), so it is
-a lower bound of the true optimum; a policy can beat it by changing fees over time.
+A channel that earned nothing at every fee tried keeps its starting fee in the answer: with no
+evidence, the search has no reason to move it (to 0 ppm, say).
+
+The in-sample reference is the best income of all candidates on the stream searched (each is
+a constant-fee policy), a lower bound of the best constant fees for that stream, and one that
+knew the stream in advance. Out of sample, the fees of that best candidate are scored on
+another payment stream of the same world (``score_on``): what an operator who had studied
+past traffic perfectly, and then kept those fees, would have earned on traffic to come. The
+out-of-sample figure is the fair bar for a policy that learns as it goes.
 """
 
 from __future__ import annotations
@@ -51,9 +58,11 @@ class FixedFeesPolicy(Policy):
 @dataclass(frozen=True)
 class Hindsight:
     seed: int
-    income_msat: int
+    income_msat: int  # in sample: on the stream the fees were searched on
     fees_ppm: Mapping[str, int]
     runs: int
+    idle: frozenset[str] = frozenset()  # channels that earned nothing at every fee tried
+    out_of_sample_income_msat: int | None = None  # the same fees on another stream
 
 
 def hindsight(
@@ -61,10 +70,11 @@ def hindsight(
     context: PolicyContext,
     params: SimParams | None = None,
     *,
+    score_on: World | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> Hindsight:
-    """Search the best constant fee per channel (see the module docstring)."""
-    scids = world.topo.our_scids
+    """Search the best constant fee per channel on ``world``'s stream (see the module
+    docstring), and score the fees found on ``score_on``'s stream if given."""
     runs: list[tuple[dict[str, int], RunResult]] = []
 
     def evaluate(fees: dict[str, int]) -> RunResult:
@@ -75,21 +85,36 @@ def hindsight(
             progress(f"hindsight seed {world.seed}: run {len(runs)} earned {earned} sat")
         return result
 
-    best = {scid: (-1, 0) for scid in scids}  # scid -> (income, ppm)
+    starting = {ch.short_channel_id: ch.our_policy.fee_ppm for ch in world.our.channels}
+    best = {scid: (0, ppm) for scid, ppm in starting.items()}  # scid -> (income, ppm)
     for ppm in GRID:
-        _keep_best(best, evaluate(dict.fromkeys(scids, ppm)), dict.fromkeys(scids, ppm))
+        uniform = dict.fromkeys(starting, ppm)
+        _keep_best(best, evaluate(uniform), uniform)
     center = {scid: ppm for scid, (_, ppm) in best.items()}
     for factor in REFINE:
         trial = {scid: max(0, round(ppm * factor)) for scid, ppm in center.items()}
         _keep_best(best, evaluate(trial), trial)
     evaluate({scid: ppm for scid, (_, ppm) in best.items()})
-    fees, top = max(runs, key=lambda run: run[1].income_msat)
-    return Hindsight(seed=world.seed, income_msat=top.income_msat, fees_ppm=fees, runs=len(runs))
+    top_fees, top = max(runs, key=lambda run: run[1].income_msat)
+    fees = {scid: ppm if best[scid][0] > 0 else starting[scid] for scid, ppm in top_fees.items()}
+    out_of_sample = None
+    if score_on is not None:
+        out_of_sample = Simulation(score_on, FixedFeesPolicy(context, fees), params).run()
+    return Hindsight(
+        seed=world.seed,
+        income_msat=top.income_msat,
+        fees_ppm=fees,
+        runs=len(runs),
+        idle=frozenset(scid for scid, (income, _) in best.items() if income == 0),
+        out_of_sample_income_msat=None if out_of_sample is None else out_of_sample.income_msat,
+    )
 
 
 def _keep_best(
     best: dict[str, tuple[int, int]], result: RunResult, fees: Mapping[str, int]
 ) -> None:
+    """Each channel keeps the fee at which it earned most; a tie keeps the earlier fee, and a
+    channel that earned nothing keeps the fee it had."""
     for scid, income in result.income_by_channel.items():
         if income > best[scid][0]:
             best[scid] = (income, fees[scid])

@@ -113,17 +113,23 @@ def verdict_lines(comparison: Comparison) -> list[str]:
             f"lnopt's 5 best-paying payments brought {100 * max(top_shares):.0f}% of its income "
             f"on its most concentrated seed ({100 * statistics.median(top_shares):.0f}% median)"
         )
-    if comparison.hindsight:
-        by_seed = {h.seed: h.income_msat for h in comparison.hindsight}
+    for label, out_of_sample in (
+        ("in sample: searched on the stream scored", False),
+        ("out of sample: searched on another stream", True),
+    ):
+        by_seed: dict[int, int] = {}
+        for h in comparison.hindsight:
+            figure = h.out_of_sample_income_msat if out_of_sample else h.income_msat
+            if figure:
+                by_seed[h.seed] = figure
         shares = [
-            r.income_msat / by_seed[r.seed]
-            for r in comparison.of(REFERENCE)
-            if by_seed.get(r.seed, 0) > 0
+            r.income_msat / by_seed[r.seed] for r in comparison.of(REFERENCE) if r.seed in by_seed
         ]
         if shares:
             share = Summary.of(shares)
             lines.append(
-                f"lnopt / hindsight best constant fees: {share.mean:.2f} ± {share.spread:.2f}"
+                f"lnopt / hindsight best constant fees ({label}): "
+                f"{share.mean:.2f} ± {share.spread:.2f}"
             )
     return lines
 
@@ -184,7 +190,13 @@ def as_json(comparison: Comparison) -> dict[str, Any]:
             for policy in raw
         },
         "hindsight": [
-            {"seed": h.seed, "income_msat": h.income_msat, "fees_ppm": dict(h.fees_ppm)}
+            {
+                "seed": h.seed,
+                "income_msat": h.income_msat,
+                "out_of_sample_income_msat": h.out_of_sample_income_msat,
+                "fees_ppm": dict(h.fees_ppm),
+                "idle_channels": sorted(h.idle),
+            }
             for h in comparison.hindsight
         ],
         "verdict": verdict_lines(comparison),
