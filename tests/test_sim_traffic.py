@@ -19,7 +19,7 @@ from lnopt.sim.policy import PolicyContext
 from lnopt.sim.routing import bucket_of
 from lnopt.sim.senders import CORE_LIGHTNING, LND
 from lnopt.sim.world import World, WorldParams, build_world, with_stream
-from tests.test_sim_worlds import P1, P2, R, S, WHOLE_CLN, X, line_world
+from tests.test_sim_worlds import P1, P2, WHOLE_CLN, R, S, X, line_world
 
 QUIET = SimParams(relax_half_life_s=1e18)
 # CLN's presplit into parts of 10,000 sat, none halved further: the parts are what is sent.

@@ -100,7 +100,7 @@ def generate_payments(
     days: float,
     stream_seed: int | None = None,
     params: DemandParams | None = None,
-    senders: SenderParams | None = None,
+    sender_params: SenderParams | None = None,
     largest_channel_msat: Sequence[int] | None = None,
     can_pay: Sequence[bool] | None = None,
     can_be_paid: Sequence[bool] | None = None,
@@ -118,7 +118,7 @@ def generate_payments(
     if len(nodes) != len(degrees) or len(nodes) < 3:
         raise InvalidRequest("need at least 3 nodes, each with its number of channels")
     params = params or DemandParams()
-    senders_params = senders or SenderParams()
+    senders_params = sender_params or SenderParams()
     pay_weight, receive_weight = _role_weights(
         np.asarray(degrees), np.random.default_rng(seed), params
     )

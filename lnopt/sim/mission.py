@@ -71,7 +71,9 @@ class MissionControl:
                 stale.append(edge)
             elif amount_msat >= smallest:
                 weight = 2.0 ** (-age / half_life) if half_life > 0 else 0.0
-                found[edge] = math.inf if weight >= 1.0 else -attempt_cost_msat * math.log1p(-weight)
+                found[edge] = (
+                    math.inf if weight >= 1.0 else -attempt_cost_msat * math.log1p(-weight)
+                )
         for edge in stale:
             del memory.failures[edge]
         return found

@@ -85,6 +85,8 @@ class _Payment:
     fuzz: np.ndarray | None  # cost factors: [0] the path avoiding us, [1 + j] through our j
     attempts: int = 0
     failed: dict[int, int] = field(default_factory=dict)  # edge -> smallest amount failed
+    generation: int = 0  # increases with every failure this payment meets
+    searched: dict[tuple[int, int], list[int]] = field(default_factory=dict)
 
 
 @dataclass
@@ -239,7 +241,7 @@ class PaymentNetwork:
         while tries < per_part and payment.attempts < per_payment and searches < 4 * per_part:
             searches += 1
             if path is None:
-                path = self._search(payment, part, penalties)
+                path = self._search_again(payment, part, penalties)
                 if path is None:
                     return None
             amounts = self._amounts(path, payment, part)
@@ -311,9 +313,7 @@ class PaymentNetwork:
             j = self._edge_to_ours[int(edge)]
             entry_cost[j] = FIRST_HOP_COST
             entry_first[j] = -2  # the sender is peer j itself
-        exit_cost = (
-            self._our_costs(b, payment.learned) + self._out_risk[b] + dist_r[topo.our_peer]
-        )
+        exit_cost = self._our_costs(b, payment.learned) + self._out_risk[b] + dist_r[topo.our_peer]
         part.expected_cost = best_cost
         if peers < 2:
             return best_path
@@ -352,6 +352,28 @@ class PaymentNetwork:
         path = [*head, int(topo.our_in[i]), int(topo.our_out[j]), *tail]
         visited = [payment.sender, *(int(topo.e_dst[e]) for e in path)]
         return path if len(set(visited)) == len(visited) else None
+
+    def _search_again(
+        self, payment: _Payment, part: _Part, penalties: dict[int, float]
+    ) -> list[int] | None:
+        """:meth:`_search`, reusing the path a sibling part found under the same knowledge.
+
+        Parts of one payment share what the sender learned: while no failure came in between,
+        a sibling of the same amount bucket would find the same path, so it tries that one
+        (if the sender's own first hop can still carry it).
+        """
+        key = (part.bucket, payment.generation)
+        if not part.excluded:
+            found = payment.searched.get(key)
+            if found is not None:
+                first = found[0]
+                spendable = self.ledger.spendable(first) - self._held.get(first, 0)
+                if spendable >= part.amount_msat:
+                    return found
+        path = self._search(payment, part, penalties)
+        if path is not None and not part.excluded:
+            payment.searched[key] = path
+        return path
 
     def _search(
         self, payment: _Payment, part: _Part, penalties: dict[int, float]
@@ -429,10 +451,12 @@ class PaymentNetwork:
                     )
                     payment.learned[j] = node.policies[scid]
                     payment.memory.learn(j, node.policies[scid], payment.now_s)
+                    payment.generation += 1
                     return False
             available = ledger.spendable(edge) - self._held.get(edge, 0)
             if available < amount:
                 payment.failed[edge] = min(amount, payment.failed.get(edge, amount))
+                payment.generation += 1
                 if h > 0:
                     payment.memory.failed(edge, amount, payment.now_s)
                 if at_us:

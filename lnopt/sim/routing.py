@@ -74,17 +74,25 @@ class _Csr:
         self.position = np.full(int(edges.max(initial=-1)) + 1, -1, dtype=np.int64)
         self.position[self.edges] = np.arange(len(self.edges))
         self.n = n
+        self._pairs: dict[int, list[int]] = {}  # row * n + col -> entry positions
+        keys = (np.repeat(np.arange(n, dtype=np.int64), counts) * n + self.indices).tolist()
+        for position, key in enumerate(keys):
+            found = self._pairs.get(key)
+            if found is None:
+                self._pairs[key] = [position]
+            else:
+                found.append(position)
 
     def matrix(self, data: np.ndarray) -> csr_matrix:
         return csr_matrix((data, self.indices, self.indptr), shape=(self.n, self.n))
 
-    def entries(self, row: int, col: int) -> np.ndarray:
-        """Positions of the entries ``row -> col`` (parallel channels give several)."""
-        start, end = int(self.indptr[row]), int(self.indptr[row + 1])
-        segment = self.indices[start:end]
-        left = int(np.searchsorted(segment, col, side="left"))
-        right = int(np.searchsorted(segment, col, side="right"))
-        return np.arange(start + left, start + right)
+    def cheapest(self, row: int, col: int, data: np.ndarray) -> int:
+        """The edge of the cheapest entry ``row -> col`` (parallel channels give several)."""
+        found = self._pairs[row * self.n + col]
+        if len(found) == 1:
+            return int(self.edges[found[0]])
+        best = min(found, key=lambda position: float(data[position]))
+        return int(self.edges[best])
 
 
 class Router:
@@ -171,9 +179,7 @@ class Router:
         dropped = len(stale)
         for b in list(self._peer_costs):
             dist, pred = self._peer_costs[b]
-            if any(
-                affected(dist[:, p], pred[p], weights[b]) for p in range(dist.shape[1])
-            ):
+            if any(affected(dist[:, p], pred[p], weights[b]) for p in range(dist.shape[1])):
                 del self._peer_costs[b]
                 dropped += 1
         return dropped
@@ -213,9 +219,7 @@ class Router:
 
     def tree_edge(self, node: int, next_node: int, b: int) -> int:
         """The cheapest direction ``node -> next_node`` among those the trees use."""
-        entries = self._reverse.entries(next_node, node)
-        best = entries[int(np.argmin(self._reverse_data[b][entries]))]
-        return int(self._reverse.edges[best])
+        return self._reverse.cheapest(next_node, node, self._reverse_data[b])
 
     def walk(self, start: int, nxt: np.ndarray, b: int, limit: int = 64) -> list[int] | None:
         """Edges from ``start`` along next hops until a node without one (the tree's root)."""
@@ -282,7 +286,5 @@ class Router:
         nodes.reverse()
         path: list[int] = []
         for u, v in itertools.pairwise(nodes):
-            entries = forward.entries(u, v)
-            best = entries[int(np.argmin(data[entries]))]
-            path.append(int(forward.edges[best]))
+            path.append(forward.cheapest(u, v, data))
         return path

@@ -124,7 +124,7 @@ def _draw_stream(our: OurNode, topo: Topology, params: WorldParams) -> PaymentSt
         count=params.payments,
         days=params.days,
         params=params.demand,
-        senders=params.senders,
+        sender_params=params.senders,
         largest_channel_msat=_largest_channel(topo)[: topo.us].tolist(),
         can_pay=(np.bincount(topo.e_src, minlength=topo.node_count) > 0)[: topo.us].tolist(),
         can_be_paid=(np.bincount(topo.e_dst, minlength=topo.node_count) > 0)[: topo.us].tolist(),
