@@ -16,7 +16,7 @@ from lnopt.sim.policy import PolicyContext
 from lnopt.sim.world import World
 from tests.test_sim_worlds import R, S, line_world, small_world  # noqa: F401 - fixture
 
-QUIET = SimParams(relax_half_life_s=1e18, mission_memory_s=0)
+QUIET = SimParams(relax_half_life_s=1e18)
 
 
 def context(world: World, tmp_path: Path) -> PolicyContext:
@@ -35,13 +35,14 @@ def run(world: World, tmp_path: Path, fees: dict[str, int] | None = None) -> Sim
 
 
 def settled_paths(monkeypatch: pytest.MonkeyPatch) -> list[tuple[list[int], list[int], int, int]]:
-    """Record (path, hop amounts, sender, amount) of every settled payment."""
+    """Record (path, hop amounts, sender, amount) of every settled part."""
     seen: list[tuple[list[int], list[int], int, int]] = []
     original = PaymentNetwork._settle
 
-    def settle(self: PaymentNetwork, path, amounts, payment) -> None:  # type: ignore[no-untyped-def]
-        seen.append((list(path), list(amounts), payment.sender, payment.amount_msat))
-        original(self, path, amounts, payment)
+    def settle(self: PaymentNetwork, held, payment) -> None:  # type: ignore[no-untyped-def]
+        for path, amounts, part_msat in held:
+            seen.append((list(path), list(amounts), payment.sender, part_msat))
+        original(self, held, payment)
 
     monkeypatch.setattr(PaymentNetwork, "_settle", settle)
     return seen

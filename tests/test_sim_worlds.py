@@ -10,6 +10,7 @@ The line world::
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -19,6 +20,7 @@ from lnopt.model import ChannelPolicy
 from lnopt.sim.demand import PaymentStream
 from lnopt.sim.network import OurNode, generate_network
 from lnopt.sim.routing import Router
+from lnopt.sim.senders import CORE_LIGHTNING, SenderClass, SenderParams
 from lnopt.sim.topology import build_topology
 from lnopt.sim.world import World, WorldParams, build_world
 from tests.factories import both_directions, channel, policy
@@ -26,6 +28,8 @@ from tests.factories import both_directions, channel, policy
 S, P1, X, R, P2 = (f"02{c * 64}" for c in "12345")
 US = "03" + "ab" * 32
 CAPACITY_MSAT = 10_000_000_000  # 10M sat
+# Core Lightning pay's budget, sending each payment whole and without fuzz: one path per payment.
+WHOLE_CLN = replace(CORE_LIGHTNING, share=1.0, presplit_part_sat=0, fuzz_ppm=0)
 
 
 def line_world(
@@ -35,8 +39,13 @@ def line_world(
     payments: Sequence[tuple[float, str, str, int]] = ((60.0, S, R, 50_000_000),),
     balances: dict[str, float] | None = None,
     days: float = 1.0,
+    senders: Sequence[SenderClass] = (WHOLE_CLN,),
+    node_class: dict[str, int] | None = None,
 ) -> World:
-    """The line world; ``balances`` gives side-0 shares by short channel id (default 0.5)."""
+    """The line world; ``balances`` gives side-0 shares by short channel id (default 0.5).
+
+    ``senders`` are the sender classes; ``node_class`` the class of some nodes (default 0).
+    """
     items = [
         *both_directions("1x1x0", S, P1, capacity_msat=CAPACITY_MSAT, fee_ppm=0, base_fee_msat=0),
         *both_directions("1x2x0", P1, X, capacity_msat=CAPACITY_MSAT, fee_ppm=0, base_fee_msat=0),
@@ -66,7 +75,14 @@ def line_world(
         ),
     )
     our = OurNode(node_id=US, channels=ours, network=network)
-    return world_of(our, payments, balances or {}, days=days)
+    return world_of(
+        our,
+        payments,
+        balances or {},
+        days=days,
+        senders=SenderParams(classes=tuple(senders)),
+        node_class=node_class or {},
+    )
 
 
 def world_of(
@@ -75,6 +91,8 @@ def world_of(
     balances: dict[str, float],
     *,
     days: float,
+    senders: SenderParams,
+    node_class: dict[str, int],
 ) -> World:
     topo = build_topology(our)
     side0 = (topo.chan_cap // 2).astype(np.int64)
@@ -91,9 +109,12 @@ def world_of(
         senders=np.array([topo.index[s] for _, s, _, _ in payments], dtype=np.int32),
         receivers=np.array([topo.index[r] for _, _, r, _ in payments], dtype=np.int32),
         amounts_msat=np.array([a for _, _, _, a in payments], dtype=np.int64),
+        node_class=np.array(
+            [node_class.get(n, 0) for n in topo.node_ids[: topo.us]], dtype=np.int8
+        ),
     )
     return World(
-        params=WorldParams(seed=0, payments=len(payments), days=days),
+        params=WorldParams(seed=0, payments=len(payments), days=days, senders=senders),
         our=our,
         topo=topo,
         router=Router(topo),

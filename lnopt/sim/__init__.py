@@ -3,6 +3,7 @@
 - :mod:`~lnopt.sim.network` (with :mod:`~lnopt.sim.distributions`): a real snapshot or a
   generated graph, and our node joining it;
 - :mod:`~lnopt.sim.demand`: who pays whom, how much, when;
+- :mod:`~lnopt.sim.senders`: the senders' wallet software: fee budgets, splitting, fuzz;
 - :mod:`~lnopt.sim.world`: one seed's network, our node, starting balances and payments;
 - :mod:`~lnopt.sim.topology`, :mod:`~lnopt.sim.routing`, :mod:`~lnopt.sim.payments`,
   :mod:`~lnopt.sim.ledger`, :mod:`~lnopt.sim.mission`: path finding, attempts, retries and

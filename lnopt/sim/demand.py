@@ -11,54 +11,84 @@ Nodes play roles that make payments skewed, so channels deplete as they do in re
 How much a node pays or receives within its role follows a heavy-tailed (Pareto) weight.
 Amounts are log-normal (median ``median_amount_sat``, tens of thousands of sat by default,
 clipped to ``[min_amount_sat, max_amount_sat]``); arrival times are a Poisson process over the
-period. A payment larger than ``max_part_sat`` is sent as a multi-part payment: equal parts,
-each routed on its own, as Core Lightning's and LND's payers split large payments.
+period. A row of the stream is a whole payment: how its sender splits it into parts is the
+sender's wallet software's business (:mod:`lnopt.sim.senders`). Each paying node is assigned a
+sender class from the mix, and each payment carries a 64-bit key from which routing draws its
+randomness (fuzz), so that every policy meets the same draws.
 
-Everything is drawn from ``seed``: the same seed gives the same stream, which every policy then
-faces (common random numbers). Our own node never pays nor is paid.
+The demand's *shape* (who plays which role, with which weight) comes from ``seed``, the world's
+seed; the *stream* (times, pairs, amounts, sender classes, keys) from ``stream_seed`` (by
+default the same number). The same pair of seeds gives the same stream, which every policy
+then faces (common random numbers). Our own node never pays nor is paid.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from lnopt.errors import InvalidRequest
+from lnopt.sim.senders import SenderParams, assign_classes
 
 DAY_S = 86_400
+STREAM_TAG = 0x5EED  # keeps the stream's generator apart from the world's for the same number
 
 
 @dataclass(frozen=True)
 class DemandParams:
     """The shape of the demand; the defaults give a Lightning-like mix."""
 
-    median_amount_sat: int = 25_000
-    amount_sigma: float = 1.5
-    min_amount_sat: int = 100
-    max_amount_sat: int = 4_000_000
-    service_share: float = 0.01  # the best-connected 1% of nodes are services
-    merchants: int = 250  # drawn among the nodes with 3 or more channels that are not services
-    receiving_wallets: int = 100
-    wallet_receive_weight: float = 0.15  # a receiving wallet's weight relative to a merchant's
-    pareto_shape: float = 1.2
-    max_part_sat: int = 200_000  # larger payments travel as equal parts of at most this
+    median_amount_sat: int = field(
+        default=25_000, metadata={"help": "median payment, sat (log-normal amounts)"}
+    )
+    amount_sigma: float = field(
+        default=1.5, metadata={"help": "standard deviation of the log of the amount"}
+    )
+    min_amount_sat: int = field(default=100, metadata={"help": "smallest payment, sat"})
+    max_amount_sat: int = field(default=4_000_000, metadata={"help": "largest payment, sat"})
+    service_share: float = field(
+        default=0.01, metadata={"help": "the best-connected share of nodes that are services"}
+    )
+    merchants: int = field(
+        default=250,
+        metadata={"help": "merchants, drawn among nodes with 3+ channels that are not services"},
+    )
+    receiving_wallets: int = field(default=100, metadata={"help": "wallets that also receive"})
+    wallet_receive_weight: float = field(
+        default=0.15, metadata={"help": "a receiving wallet's weight relative to a merchant's"}
+    )
+    pareto_shape: float = field(
+        default=1.2, metadata={"help": "tail of the per-node weight within a role (Pareto)"}
+    )
 
 
 @dataclass(frozen=True)
 class PaymentStream:
-    """Payments (parts of multi-part payments counted one by one) in time order; node indices
-    refer to ``nodes``."""
+    """Whole payments in time order; node indices refer to ``nodes``.
+
+    ``node_class`` gives each node's sender class (an index into the
+    :class:`~lnopt.sim.senders.SenderParams` classes; None: class 0 for everyone);
+    ``keys`` each payment's random key (None: 0 for every payment).
+    """
 
     nodes: tuple[str, ...]
     times_s: np.ndarray  # float64, seconds since the start
     senders: np.ndarray  # int32 indices into ``nodes``
     receivers: np.ndarray  # int32
-    amounts_msat: np.ndarray  # int64
+    amounts_msat: np.ndarray  # int64, the whole payment
+    node_class: np.ndarray | None = None  # int8 per node
+    keys: np.ndarray | None = None  # uint64 per payment
 
     def __len__(self) -> int:
         return len(self.times_s)
+
+    def sender_class(self, node: int) -> int:
+        return 0 if self.node_class is None else int(self.node_class[node])
+
+    def key(self, k: int) -> int:
+        return 0 if self.keys is None else int(self.keys[k])
 
 
 def generate_payments(
@@ -68,7 +98,9 @@ def generate_payments(
     seed: int,
     count: int,
     days: float,
+    stream_seed: int | None = None,
     params: DemandParams | None = None,
+    sender_params: SenderParams | None = None,
     largest_channel_msat: Sequence[int] | None = None,
     can_pay: Sequence[bool] | None = None,
     can_be_paid: Sequence[bool] | None = None,
@@ -78,15 +110,19 @@ def generate_payments(
     With ``largest_channel_msat`` (per node) no payment exceeds half the largest channel of
     its sender or of its receiver: people pay within their means and are paid within their
     inbound liquidity. Nodes with ``can_pay`` (``can_be_paid``) false never pay (are never
-    paid): nodes whose channels are all disabled in that direction.
+    paid): nodes whose channels are all disabled in that direction. Role weights come from
+    ``seed``, everything else from ``stream_seed`` (default ``seed``).
     """
     if count < 0 or days <= 0:
         raise InvalidRequest(f"need count >= 0 and days > 0, got {count} payments, {days} days")
     if len(nodes) != len(degrees) or len(nodes) < 3:
         raise InvalidRequest("need at least 3 nodes, each with its number of channels")
     params = params or DemandParams()
-    rng = np.random.default_rng(seed)
-    pay_weight, receive_weight = _role_weights(np.asarray(degrees), rng, params)
+    senders_params = sender_params or SenderParams()
+    pay_weight, receive_weight = _role_weights(
+        np.asarray(degrees), np.random.default_rng(seed), params
+    )
+    rng = np.random.default_rng([STREAM_TAG, seed if stream_seed is None else stream_seed])
     if can_pay is not None:
         pay_weight = np.where(np.asarray(can_pay, dtype=bool), pay_weight, 0.0)
     if can_be_paid is not None:
@@ -108,14 +144,16 @@ def generate_payments(
         affordable = np.minimum(largest_sat[senders], largest_sat[receivers]) / 2
         amounts_sat = np.maximum(params.min_amount_sat, np.minimum(amounts_sat, affordable))
     times = np.sort(rng.uniform(0.0, days * DAY_S, size=count))
-    parts = np.maximum(1, np.ceil(amounts_sat / params.max_part_sat)).astype(np.int64)
-    part_sat = np.rint(amounts_sat / parts).astype(np.int64)
+    node_class = assign_classes(len(nodes), rng, senders_params.classes)
+    keys = rng.integers(0, 2**63, size=count, dtype=np.int64).astype(np.uint64)
     return PaymentStream(
         nodes=tuple(nodes),
-        times_s=np.repeat(times, parts),
-        senders=np.repeat(senders, parts).astype(np.int32),
-        receivers=np.repeat(receivers, parts).astype(np.int32),
-        amounts_msat=np.repeat(part_sat, parts) * 1000,
+        times_s=times,
+        senders=senders.astype(np.int32),
+        receivers=receivers.astype(np.int32),
+        amounts_msat=np.rint(amounts_sat).astype(np.int64) * 1000,
+        node_class=node_class,
+        keys=keys,
     )
 
 

@@ -20,9 +20,8 @@ from lnopt.model import ForwardStatus
 from lnopt.sim.gossip import GossipModel, GossipParams
 from lnopt.sim.ledger import Ledger
 from lnopt.sim.metrics import RunResult
-from lnopt.sim.mission import MissionControl
 from lnopt.sim.node import OurNodeState
-from lnopt.sim.payments import MAX_ATTEMPTS, Outcome, PaymentNetwork
+from lnopt.sim.payments import Outcome, PaymentNetwork
 from lnopt.sim.policy import Policy
 from lnopt.sim.world import World
 
@@ -37,8 +36,6 @@ class SimParams:
     relax_half_life_s: float = 2 * 86_400.0  # other operators' liquidity management
     sample_s: float = HOUR_S
     gossip: GossipParams = field(default_factory=GossipParams)
-    max_attempts: int = MAX_ATTEMPTS
-    mission_memory_s: float = 3600.0  # 0: senders remember nothing between payments
     depleted_ratio: float = 0.1
     saturated_ratio: float = 0.9
 
@@ -69,10 +66,7 @@ class Simulation:
             self.ledger,
             self.node,
             self.gossip,
-            max_attempts=self.params.max_attempts,
-            mission=MissionControl(self.params.mission_memory_s)
-            if self.params.mission_memory_s > 0
-            else None,
+            senders=world.params.senders,
         )
         interval = policy.interval_s
         self._next_tick = START_S + interval if interval else math.inf
@@ -100,7 +94,15 @@ class Simulation:
                 t = float(times[k])
                 self._advance(t)
                 income_before_msat = counters.income_msat
-                outcome = pay(int(senders[k]), int(receivers[k]), int(amounts[k]), t)
+                sender = int(senders[k])
+                outcome = pay(
+                    sender,
+                    int(receivers[k]),
+                    int(amounts[k]),
+                    t,
+                    sender_class=stream.sender_class(sender),
+                    key=stream.key(k),
+                )
                 self._outcomes[outcome] += 1
                 if counters.income_msat != income_before_msat:
                     self._payment_income_msat.append(counters.income_msat - income_before_msat)
@@ -167,6 +169,8 @@ class Simulation:
             saturated_share=float((ratios > self.params.saturated_ratio).mean()),
             payments=network.payments,
             payments_settled=network.settled,
+            parts=network.parts,
+            parts_settled=network.parts_settled,
             attempts=network.attempts,
             income_by_channel=income_by_channel,
             final_ppm={scid: p.fee_ppm for scid, p in self.node.policies.items()},

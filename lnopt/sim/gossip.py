@@ -40,6 +40,7 @@ class _Channel:
     tokens_at_s: float = 0.0
     last_emit_s: float = float("-inf")
     pending: ChannelPolicy | None = None  # waiting for the minimum interval
+    known_since_s: float = float("-inf")  # when the update senders know was emitted
 
 
 @dataclass
@@ -70,6 +71,10 @@ class GossipModel:
     def known(self, short_channel_id: str) -> ChannelPolicy:
         return self._channels[short_channel_id].known
 
+    def known_since_s(self, short_channel_id: str) -> float:
+        """When the update senders know was emitted (-inf: the starting policy)."""
+        return self._channels[short_channel_id].known_since_s
+
     def announce(self, short_channel_id: str, policy: ChannelPolicy, now_s: float) -> None:
         """Our node changed its policy of the channel at ``now_s``."""
         channel = self._channels[short_channel_id]
@@ -92,6 +97,7 @@ class GossipModel:
                 self._emit(channel, scid, when)
             elif channel.known != policy:
                 channel.known = policy
+                channel.known_since_s = when - self.params.propagation_s
                 self.stats.propagated += 1
                 self.version += 1
 

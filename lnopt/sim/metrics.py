@@ -29,7 +29,7 @@ class RunResult:
     depleted_share: float  # of channel-hours with less than 10% local
     saturated_share: float  # of channel-hours with more than 90% local
     payments: int
-    payments_settled: int
+    payments_settled: int  # whole payments: every part reached the receiver
     attempts: int
     income_by_channel: Mapping[str, int]
     final_ppm: Mapping[str, int]
@@ -39,6 +39,12 @@ class RunResult:
     payment_income_msat: np.ndarray  # what each payment that paid us brought, in order
     wall_s: float
     explanations: tuple[str, ...] = ()
+    parts: int = 0  # parts routed (a payment's parts, halves of stuck parts included)
+    parts_settled: int = 0
+
+    @property
+    def parts_per_s(self) -> float:
+        return self.parts / self.wall_s if self.wall_s > 0 else 0.0
 
     @property
     def capped_income_msat(self) -> int:

@@ -1,20 +1,31 @@
-"""Routing one payment: choose a path, try it against real balances, retry, settle.
+"""Routing one payment: split it, route every part, hold, then settle all parts or none.
 
-A sender first takes the cheapest path (see :mod:`lnopt.sim.routing` for the cost) among two
-kinds: the best path avoiding our node, read from the receiver's static tree, and the best path
-through our node, entering from peer ``i`` and leaving to peer ``j``: cost to reach ``i`` +
-``i``'s fee into us + our fee (as gossip told the sender) + cost from ``j`` to the receiver,
-minimised over ``i != j`` in a few vector operations. A path that would visit a node twice is
-left to the full search.
+**A payment is atomic.** Its sender's wallet software (:mod:`lnopt.sim.senders`) cuts it into
+parts (CLN presplits, LND starts whole). Parts are routed one after another; a part that
+reaches the receiver is *held*: every hop's balance is reserved (its HTLC is in flight) and
+later parts see less. A part that cannot get through (no route, or its tries are used up) is
+halved, as CLN's adaptive splitter and LND's shard halving do, within the class's part limits.
+When every part is held the receiver settles them all: balances move, fees are earned. When a
+part fails for good, every held part is released and nobody earns anything: our node records
+each held part it carried as a failed forward (the receiver failed the HTLC set back after the
+multi-part timeout, which a forwarding node sees as a failure from downstream).
 
-A path whose fees exceed what the sender accepts (Core Lightning ``pay``'s defaults: 0.5% of the
-amount, or 5 sat) is not tried: the sender drops its most expensive hop and searches again.
-The attempt walks the path hop by hop. Each hop must be able to carry its amount (the
-amount plus the fees of the hops after it): our node also checks the fee it is offered. On a
-failure the sender excludes the failing channel (or, for ``fee_insufficient``, learns our real
-policy from the error) and searches again on the whole graph, up to ``max_attempts`` tries. On
-success every hop moves its amount across its channel: the sender pays the amount plus fees,
-the receiver gets the amount, each forwarding node keeps its fee.
+**A part's path.** The sender first takes the cheapest path (see :mod:`lnopt.sim.routing` for
+the cost) among two kinds: the best path avoiding our node, read from the receiver's static
+tree, and the best path through our node, entering from peer ``i`` and leaving to peer ``j``:
+cost to reach ``i`` + ``i``'s fee into us + our fee (as this sender knows it) + cost from ``j``
+to the receiver, minimised over ``i != j`` in a few vector operations. Fuzz (CLN) scales each
+candidate's cost by its own factor drawn from the payment's key. If that path crosses a
+channel the sender's mission control penalises (:mod:`lnopt.sim.mission`), the sender searches
+the whole graph with the penalties added: penalties only raise costs, so a best path without
+penalised edges is still the best one, and the static trees serve every sender. A path that
+would visit a node twice is left to the full search.
+
+A path whose fees exceed the part's share of the payment's fee budget is not tried: the
+sender drops its most expensive hop and searches again. The attempt walks the path hop by hop.
+Each hop must be able to carry its amount (the part plus the fees of the hops after it): our
+node also checks the fee it is offered. On a failure the sender remembers the failing channel
+(or, for ``fee_insufficient``, learns our real policy from the error) and searches again.
 """
 
 from __future__ import annotations
@@ -27,14 +38,21 @@ import numpy as np
 from lnopt.model import ChannelPolicy, ForwardStatus
 from lnopt.sim.gossip import GossipModel
 from lnopt.sim.ledger import Ledger
-from lnopt.sim.mission import MissionControl
+from lnopt.sim.mission import MissionControl, SenderMemory
 from lnopt.sim.node import FailureReason, OurNodeState
-from lnopt.sim.routing import BUCKET_AMOUNTS_MSAT, FIRST_HOP_COST, Router, bucket_of, fee_cost
+from lnopt.sim.routing import (
+    ATTEMPT_COST_MSAT,
+    ATTEMPT_COST_PPM,
+    BUCKET_AMOUNTS_MSAT,
+    FIRST_HOP_COST,
+    Router,
+    bucket_of,
+    fee_cost,
+)
+from lnopt.sim.senders import SenderClass, SenderParams
 from lnopt.sim.topology import Topology
 
-MAX_ATTEMPTS = 5
-MAX_FEE_PPM = 5_000  # Core Lightning pay's maxfeepercent (0.5%)...
-EXEMPT_FEE_MSAT = 5_000  # ...and exemptfee (5 sat): fees below this are always accepted
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 
 
 class Outcome(enum.Enum):
@@ -47,10 +65,12 @@ class Outcome(enum.Enum):
 class NetworkCounters:
     payments: int = 0
     settled: int = 0
+    parts: int = 0  # parts routed (halves of a stuck part count again)
+    parts_settled: int = 0
     attempts: int = 0
     volume_msat: int = 0
     fees_msat: int = 0  # paid by senders, earned by forwarding nodes (ours included)
-    through_us: int = 0
+    through_us: int = 0  # settled parts that crossed our node
 
 
 @dataclass
@@ -58,11 +78,27 @@ class _Payment:
     sender: int
     receiver: int
     amount_msat: int
-    bucket: int
     now_s: float
+    kind: SenderClass
+    memory: SenderMemory
+    learned: dict[int, ChannelPolicy]  # our channel j -> policy this sender learned
+    fuzz: np.ndarray | None  # cost factors: [0] the path avoiding us, [1 + j] through our j
+    attempts: int = 0
+    failed: dict[int, int] = field(default_factory=dict)  # edge -> smallest amount failed
+    generation: int = 0  # increases with every failure this payment meets
+    searched: dict[tuple[int, int], list[int]] = field(default_factory=dict)
+
+
+@dataclass
+class _Part:
+    amount_msat: int
+    bucket: int
+    budget_msat: int
     expected_cost: float = np.inf  # cost of the best path before any failure
     excluded: set[int] = field(default_factory=set)
-    learned: dict[int, ChannelPolicy] = field(default_factory=dict)  # our channel j -> policy
+
+
+_Held = tuple[list[int], list[int], int]  # path, hop amounts, part amount
 
 
 class PaymentNetwork:
@@ -76,25 +112,25 @@ class PaymentNetwork:
         node: OurNodeState,
         gossip: GossipModel,
         *,
-        max_attempts: int = MAX_ATTEMPTS,
-        mission: MissionControl | None = None,
+        senders: SenderParams | None = None,
     ) -> None:
         self.topo = topo
         self.router = router
         self.ledger = ledger
         self.node = node
         self.gossip = gossip
-        self.max_attempts = max_attempts
-        self.mission = mission
+        self.senders = senders or SenderParams()
+        self.mission = MissionControl(self.senders.penalty_half_life_s)
         self.counters = NetworkCounters()
         self._edge_to_ours = {int(e): j for j, e in enumerate(topo.our_out)}
         self._edge_to_ours.update({int(e): j for j, e in enumerate(topo.our_in) if e >= 0})
-        self._in_costs = [
-            np.where(topo.our_in >= 0, router.weights[b][topo.our_in], np.inf)
-            for b in range(router.weights.shape[0])
-        ]
+        self._is_ours_out = np.zeros(topo.edge_count, dtype=bool)
+        self._is_ours_out[topo.our_out] = True
+        self._in_costs_version = -1
+        self._in_costs: list[np.ndarray] = []
         self._out_risk = [router.risk(b, topo.our_out) for b in range(router.weights.shape[0])]
         self._known_cache: dict[int, tuple[int, np.ndarray]] = {}
+        self._held: dict[int, int] = {}  # edge -> msat reserved by the current payment's parts
 
     # --- our fees as senders see them ----------------------------------------------------
 
@@ -116,49 +152,140 @@ class PaymentNetwork:
                 costs[j] = _policy_costs(b, [policy])[0]
         return costs
 
+    def _still_learned(self, memory: SenderMemory) -> dict[int, ChannelPolicy]:
+        """The sender's learned policies that gossip has not superseded since."""
+        if not memory.learned:
+            return {}
+        scids = self.topo.our_scids
+        for j in [
+            j
+            for j, (_, at_s) in memory.learned.items()
+            if self.gossip.known_since_s(scids[j]) > at_s
+        ]:
+            del memory.learned[j]
+        return {j: policy for j, (policy, _) in memory.learned.items()}
+
+    def _entry_costs(self, b: int) -> np.ndarray:
+        if self._in_costs_version != self.router.version:
+            topo, weights = self.topo, self.router.weights
+            self._in_costs = [
+                np.where(topo.our_in >= 0, weights[k][topo.our_in], np.inf)
+                for k in range(weights.shape[0])
+            ]
+            self._in_costs_version = self.router.version
+        return self._in_costs[b]
+
     # --- one payment -----------------------------------------------------------------------
 
-    def pay(self, sender: int, receiver: int, amount_msat: int, now_s: float) -> Outcome:
-        payment = _Payment(sender, receiver, amount_msat, bucket_of(amount_msat), now_s)
+    def pay(
+        self,
+        sender: int,
+        receiver: int,
+        amount_msat: int,
+        now_s: float,
+        *,
+        sender_class: int = 0,
+        key: int = 0,
+    ) -> Outcome:
+        kind = self.senders.classes[sender_class]
+        memory = self.mission.of(sender)
+        payment = _Payment(
+            sender,
+            receiver,
+            amount_msat,
+            now_s,
+            kind,
+            memory,
+            self._still_learned(memory),
+            _fuzz_factors(key, len(self.topo.our_scids) + 1, kind.fuzz_ppm),
+        )
         self.counters.payments += 1
-        path = self._first_path(payment)
-        mission = self.mission
-        if (
-            mission is not None
-            and path is not None
-            and mission.avoids_any(path, amount_msat, now_s)
-        ):
-            payment.excluded |= mission.avoided(amount_msat, now_s)
+        budget_msat = kind.fee_budget_msat(amount_msat)
+        pending = kind.presplit(amount_msat)
+        held: list[_Held] = []
+        self._held.clear()
+        limit = self.senders.max_attempts_per_payment
+        while pending:
+            part_msat = pending.pop()
+            self.counters.parts += 1
+            part = _Part(part_msat, bucket_of(part_msat), budget_msat * part_msat // amount_msat)
+            placed = self._route_part(payment, part)
+            if placed is not None:
+                held.append(placed)
+                for edge, amount in zip(placed[0], placed[1], strict=True):
+                    self._held[edge] = self._held.get(edge, 0) + amount
+                continue
+            splittable = (
+                payment.attempts < limit
+                and part_msat >= 2 * kind.min_part_sat * 1000
+                and len(held) + len(pending) + 2 <= kind.max_parts
+            )
+            if not splittable:
+                self._release(held, payment)
+                return Outcome.GAVE_UP if payment.attempts else Outcome.NO_ROUTE
+            half = part_msat // 2
+            pending.extend((part_msat - half, half))
+        self._settle(held, payment)
+        return Outcome.SETTLED
+
+    def _route_part(self, payment: _Payment, part: _Part) -> _Held | None:
+        """Route one part to the receiver and hold it there, or None if it cannot get through."""
+        per_part = self.senders.max_attempts_per_part
+        per_payment = self.senders.max_attempts_per_payment
+        penalties = self._penalties(payment, part)
+        path = self._first_path(payment, part)
+        if path is not None and penalties and any(edge in penalties for edge in path):
             path = None
         tries = 0
         searches = 0
-        while tries < self.max_attempts and searches < 4 * self.max_attempts:
+        while tries < per_part and payment.attempts < per_payment and searches < 4 * per_part:
             searches += 1
             if path is None:
-                path = self._search(payment)
+                path = self._search_again(payment, part, penalties)
                 if path is None:
-                    return Outcome.NO_ROUTE
-            amounts = self._amounts(path, payment)
+                    return None
+            amounts = self._amounts(path, payment, part)
             unusable = self._beyond_limits(path, amounts)
             if unusable is None:
-                unusable = self._over_budget(path, amounts, payment)
+                unusable = self._over_budget(path, amounts, part)
             if unusable is not None:
-                payment.excluded.add(unusable)
+                part.excluded.add(unusable)
+                penalties[unusable] = np.inf
                 path = None
                 continue
             tries += 1
+            payment.attempts += 1
             self.counters.attempts += 1
             if self._attempt(path, amounts, payment):
-                self._settle(path, amounts, payment)
-                return Outcome.SETTLED
+                return path, amounts, part.amount_msat
             path = None
-        return Outcome.GAVE_UP
+            penalties = self._penalties(payment, part)
+        return None
 
-    def _first_path(self, payment: _Payment) -> list[int] | None:
+    def _penalties(self, payment: _Payment, part: _Part) -> dict[int, float]:
+        """Added cost per edge for this part: the sender's memory, this payment's failures."""
+        amount = part.amount_msat
+        attempt = ATTEMPT_COST_MSAT + amount * ATTEMPT_COST_PPM / 1e6
+        found = self.mission.penalties(payment.memory, amount, attempt, payment.now_s)
+        for edge, smallest in payment.failed.items():
+            if amount >= smallest:
+                found[edge] = np.inf
+        for edge in part.excluded:
+            found[edge] = np.inf
+        return found
+
+    def _spendable_first_hops(self, payment: _Payment, amount_msat: int) -> np.ndarray:
+        outgoing = self.topo.out_edges(payment.sender)
+        spendable = self.ledger.spendable_many(outgoing)
+        if self._held:
+            spendable = spendable - np.array([self._held.get(int(e), 0) for e in outgoing])
+        usable: np.ndarray = outgoing[spendable >= amount_msat]
+        return usable
+
+    def _first_path(self, payment: _Payment, part: _Part) -> list[int] | None:
         topo, router = self.topo, self.router
-        b = payment.bucket
-        outgoing = topo.out_edges(payment.sender)
-        usable = outgoing[self.ledger.spendable_many(outgoing) >= payment.amount_msat]
+        b = part.bucket
+        usable = self._spendable_first_hops(payment, part.amount_msat)
         if usable.size == 0:
             return None
         dist_r, next_r = router.tree(payment.receiver, b)
@@ -180,33 +307,37 @@ class PaymentNetwork:
             to_peer, _ = router.peer_costs(b)
             reach = to_peer[firsts]
             pick = np.argmin(reach, axis=0)
-            entry_cost = reach[pick, np.arange(peers)] + self._in_costs[b]
+            entry_cost = reach[pick, np.arange(peers)] + self._entry_costs(b)
             entry_first = plain[pick]
         for edge in usable[into_us]:
             j = self._edge_to_ours[int(edge)]
             entry_cost[j] = FIRST_HOP_COST
             entry_first[j] = -2  # the sender is peer j itself
-        exit_cost = self._our_costs(b, {}) + self._out_risk[b] + dist_r[topo.our_peer]
-        payment.expected_cost = best_cost
+        exit_cost = self._our_costs(b, payment.learned) + self._out_risk[b] + dist_r[topo.our_peer]
+        part.expected_cost = best_cost
         if peers < 2:
             return best_path
         order = np.argsort(entry_cost)
         i1, i2 = int(order[0]), int(order[1])
         through = entry_cost[i1] + exit_cost
         through[i1] = entry_cost[i2] + exit_cost[i1]
-        j = int(np.argmin(through))
-        payment.expected_cost = float(min(best_cost, through[j]))
-        if not through[j] < best_cost:
+        plain_score = best_cost
+        scores = through
+        if payment.fuzz is not None:
+            plain_score = best_cost * float(payment.fuzz[0])
+            scores = through * payment.fuzz[1:]
+        j = int(np.argmin(scores))
+        part.expected_cost = float(min(best_cost, through[j]))
+        if not scores[j] < plain_score:
             return best_path
         i = i1 if j != i1 else i2
-        path = self._through_us(payment, i, j, int(entry_first[i]), next_r)
+        path = self._through_us(payment, b, i, j, int(entry_first[i]), next_r)
         return path if path is not None else best_path
 
     def _through_us(
-        self, payment: _Payment, i: int, j: int, first: int, next_r: np.ndarray
+        self, payment: _Payment, b: int, i: int, j: int, first: int, next_r: np.ndarray
     ) -> list[int] | None:
         topo, router = self.topo, self.router
-        b = payment.bucket
         if first == -2:
             head: list[int] = []
         else:
@@ -222,41 +353,61 @@ class PaymentNetwork:
         visited = [payment.sender, *(int(topo.e_dst[e]) for e in path)]
         return path if len(set(visited)) == len(visited) else None
 
-    def _search(self, payment: _Payment) -> list[int] | None:
-        outgoing = self.topo.out_edges(payment.sender)
-        spendable = self.ledger.spendable_many(outgoing)
+    def _search_again(
+        self, payment: _Payment, part: _Part, penalties: dict[int, float]
+    ) -> list[int] | None:
+        """:meth:`_search`, reusing the path a sibling part found under the same knowledge.
+
+        Parts of one payment share what the sender learned: while no failure came in between,
+        a sibling of the same amount bucket would find the same path, so it tries that one
+        (if the sender's own first hop can still carry it).
+        """
+        key = (part.bucket, payment.generation)
+        if not part.excluded:
+            found = payment.searched.get(key)
+            if found is not None:
+                first = found[0]
+                spendable = self.ledger.spendable(first) - self._held.get(first, 0)
+                if spendable >= part.amount_msat:
+                    return found
+        path = self._search(payment, part, penalties)
+        if path is not None and not part.excluded:
+            payment.searched[key] = path
+        return path
+
+    def _search(
+        self, payment: _Payment, part: _Part, penalties: dict[int, float]
+    ) -> list[int] | None:
+        usable = self._spendable_first_hops(payment, part.amount_msat)
         first_hops = np.array(
-            [
-                e
-                for e, s in zip(outgoing, spendable, strict=True)
-                if s >= payment.amount_msat and int(e) not in payment.excluded
-            ],
-            dtype=np.int64,
+            [e for e in usable.tolist() if penalties.get(e, 0.0) != np.inf], dtype=np.int64
         )
         if first_hops.size == 0:
             return None
-        b = payment.bucket
+        b = part.bucket
         our_costs = self._our_costs(b, payment.learned) + self._out_risk[b]
+        if payment.fuzz is not None:
+            our_costs = our_costs * payment.fuzz[1:]
         return self.router.route_avoiding(
             payment.sender,
             payment.receiver,
             b,
-            excluded=payment.excluded,
+            penalties=penalties,
             first_hops=first_hops,
             our_costs=our_costs,
-            expected_cost=payment.expected_cost,
+            expected_cost=part.expected_cost,
         )
 
     # --- amounts, limits, attempt ----------------------------------------------------------
 
-    def _amounts(self, path: list[int], payment: _Payment) -> list[int]:
-        """What each hop carries: the amount plus the fees of the hops after it."""
+    def _amounts(self, path: list[int], payment: _Payment, part: _Part) -> list[int]:
+        """What each hop carries: the part plus the fees of the hops after it."""
         topo = self.topo
-        amounts = [payment.amount_msat] * len(path)
+        amounts = [part.amount_msat] * len(path)
         for h in range(len(path) - 1, 0, -1):
             edge = path[h]
             out = amounts[h]
-            if topo.e_src[edge] == topo.us:
+            if self._is_ours_out[edge]:
                 fee = self.known_policy(self._edge_to_ours[edge], payment.learned).fee_msat(out)
             else:
                 fee = int(topo.e_base[edge]) + out * int(topo.e_ppm[edge]) // 1_000_000
@@ -270,10 +421,9 @@ class PaymentNetwork:
                 return edge
         return None
 
-    def _over_budget(self, path: list[int], amounts: list[int], payment: _Payment) -> int | None:
-        """The hop charging most, if the path's fees exceed what the sender accepts."""
-        budget = max(EXEMPT_FEE_MSAT, payment.amount_msat * MAX_FEE_PPM // 1_000_000)
-        if amounts[0] - payment.amount_msat <= budget or len(path) < 2:
+    def _over_budget(self, path: list[int], amounts: list[int], part: _Part) -> int | None:
+        """The hop charging most, if the path's fees exceed the part's share of the budget."""
+        if amounts[0] - part.amount_msat <= part.budget_msat or len(path) < 2:
             return None
         fees = [amounts[h - 1] - amounts[h] for h in range(1, len(path))]
         return path[1 + int(np.argmax(fees))]
@@ -283,7 +433,7 @@ class PaymentNetwork:
         forwarded_at: int | None = None
         for h, edge in enumerate(path):
             amount = amounts[h]
-            at_us = h > 0 and topo.e_src[edge] == topo.us
+            at_us = h > 0 and bool(self._is_ours_out[edge])
             if at_us:
                 j = self._edge_to_ours[edge]
                 scid = topo.our_scids[j]
@@ -300,12 +450,15 @@ class PaymentNetwork:
                         now_s=payment.now_s,
                     )
                     payment.learned[j] = node.policies[scid]
+                    payment.memory.learn(j, node.policies[scid], payment.now_s)
+                    payment.generation += 1
                     return False
-            available = ledger.spendable(edge)
+            available = ledger.spendable(edge) - self._held.get(edge, 0)
             if available < amount:
-                payment.excluded.add(edge)
-                if self.mission is not None and h > 0:
-                    self.mission.failed(edge, amount, payment.now_s)
+                payment.failed[edge] = min(amount, payment.failed.get(edge, amount))
+                payment.generation += 1
+                if h > 0:
+                    payment.memory.failed(edge, amount, payment.now_s)
                 if at_us:
                     node.fail_locally(
                         FailureReason.INSUFFICIENT_BALANCE,
@@ -313,7 +466,7 @@ class PaymentNetwork:
                         out_channel=scid,
                         in_msat=amounts[h - 1],
                         out_msat=amount,
-                        available_msat=available,
+                        available_msat=max(0, available),
                         now_s=payment.now_s,
                     )
                 elif forwarded_at is not None:
@@ -323,18 +476,33 @@ class PaymentNetwork:
                 forwarded_at = h
         return True
 
-    def _settle(self, path: list[int], amounts: list[int], payment: _Payment) -> None:
-        topo = self.topo
-        for edge, amount in zip(path, amounts, strict=True):
-            self.ledger.move(edge, amount)
+    # --- the end of a payment --------------------------------------------------------------
+
+    def _settle(self, held: list[_Held], payment: _Payment) -> None:
+        """Every part reached the receiver: balances move and every hop earns its fee."""
         counters = self.counters
         counters.settled += 1
         counters.volume_msat += payment.amount_msat
-        counters.fees_msat += amounts[0] - payment.amount_msat
-        for h in range(1, len(path)):
-            if topo.e_src[path[h]] == topo.us:
+        counters.parts_settled += len(held)
+        for path, amounts, part_msat in held:
+            for edge, amount in zip(path, amounts, strict=True):
+                self.ledger.move(edge, amount)
+            counters.fees_msat += amounts[0] - part_msat
+            for h in self._our_hops(path):
                 counters.through_us += 1
                 self._record_ours(path, amounts, h, ForwardStatus.SETTLED, payment)
+        self._held.clear()
+
+    def _release(self, held: list[_Held], payment: _Payment) -> None:
+        """A part failed for good: every held part fails back, nothing moves, nobody earns."""
+        for path, amounts, _ in held:
+            for h in self._our_hops(path):
+                self._record_ours(path, amounts, h, ForwardStatus.FAILED, payment)
+        self._held.clear()
+
+    def _our_hops(self, path: list[int]) -> list[int]:
+        """Positions of the hops our node forwards on."""
+        return [h for h in range(1, len(path)) if self._is_ours_out[path[h]]]
 
     def _record_ours(
         self,
@@ -359,3 +527,16 @@ def _policy_costs(b: int, policies: list[ChannelPolicy]) -> np.ndarray:
     base = np.array([p.base_fee_msat for p in policies], dtype=float)
     ppm = np.array([p.fee_ppm for p in policies], dtype=float)
     return fee_cost(base, ppm, float(BUCKET_AMOUNTS_MSAT[b]))
+
+
+def _fuzz_factors(key: int, count: int, fuzz_ppm: int) -> np.ndarray | None:
+    """``count`` cost factors in ``1 ± fuzz`` from the payment's key (splitmix64), or None."""
+    if fuzz_ppm <= 0:
+        return None
+    x = np.uint64(key) + np.arange(1, count + 1, dtype=np.uint64) * _GOLDEN
+    x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    x = x ^ (x >> np.uint64(31))
+    unit = (x >> np.uint64(11)).astype(float) / float(2**53)
+    factors: np.ndarray = 1.0 + (fuzz_ppm / 1e6) * (2.0 * unit - 1.0)
+    return factors

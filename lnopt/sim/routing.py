@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import itertools
 from collections import OrderedDict
-from collections.abc import Collection
+from collections.abc import Mapping
 
 import numpy as np
 from scipy.sparse import csr_matrix
@@ -74,17 +74,25 @@ class _Csr:
         self.position = np.full(int(edges.max(initial=-1)) + 1, -1, dtype=np.int64)
         self.position[self.edges] = np.arange(len(self.edges))
         self.n = n
+        self._pairs: dict[int, list[int]] = {}  # row * n + col -> entry positions
+        keys = (np.repeat(np.arange(n, dtype=np.int64), counts) * n + self.indices).tolist()
+        for position, key in enumerate(keys):
+            found = self._pairs.get(key)
+            if found is None:
+                self._pairs[key] = [position]
+            else:
+                found.append(position)
 
     def matrix(self, data: np.ndarray) -> csr_matrix:
         return csr_matrix((data, self.indices, self.indptr), shape=(self.n, self.n))
 
-    def entries(self, row: int, col: int) -> np.ndarray:
-        """Positions of the entries ``row -> col`` (parallel channels give several)."""
-        start, end = int(self.indptr[row]), int(self.indptr[row + 1])
-        segment = self.indices[start:end]
-        left = int(np.searchsorted(segment, col, side="left"))
-        right = int(np.searchsorted(segment, col, side="right"))
-        return np.arange(start + left, start + right)
+    def cheapest(self, row: int, col: int, data: np.ndarray) -> int:
+        """The edge of the cheapest entry ``row -> col`` (parallel channels give several)."""
+        found = self._pairs[row * self.n + col]
+        if len(found) == 1:
+            return int(self.edges[found[0]])
+        best = min(found, key=lambda position: float(data[position]))
+        return int(self.edges[best])
 
 
 class Router:
@@ -112,6 +120,69 @@ class Router:
         self._max_trees = max_trees
         self._peer_costs: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         self.dijkstra_runs = 0
+        self.version = 0  # increases whenever other people's fees change
+
+    def set_edge_fees(self, edges: np.ndarray, base_msat: np.ndarray, ppm: np.ndarray) -> int:
+        """Re-price other people's channel directions ``edges``; returns the trees dropped.
+
+        The topology's fees and every bucket's weights are updated, and exactly the cached
+        trees (and per-bucket peer trees) that may change are dropped: those using one of the
+        edges, or that one of the edges now undercuts (reaching its far end and crossing it is
+        no dearer than the tree's cost at its near end). Our own directions are priced by our
+        node's policy and refused here.
+        """
+        topo = self.topo
+        edges = np.asarray(edges, dtype=np.int64).reshape(-1)
+        base = np.broadcast_to(np.asarray(base_msat, dtype=np.int64), edges.shape)
+        rate = np.broadcast_to(np.asarray(ppm, dtype=np.int64), edges.shape)
+        if edges.size == 0:
+            return 0
+        if ((edges < 0) | (edges >= topo.edge_count)).any():
+            raise ValueError(f"edges must lie in [0, {topo.edge_count}), got {edges.tolist()}")
+        if np.isin(edges, topo.our_out).any():
+            raise ValueError("our own channels' fees are set by our node's policy, not here")
+        if (base < 0).any() or (rate < 0).any():
+            raise ValueError("base fees and fee rates must be >= 0")
+        topo.e_base[edges] = base
+        topo.e_ppm[edges] = rate
+        capacity = topo.chan_cap[topo.e_chan[edges]].astype(float)
+        maximum = topo.e_max[edges].astype(float)
+        for b, amount in enumerate(BUCKET_AMOUNTS_MSAT):
+            self.weights[b, edges] = fee_cost(
+                base.astype(float), rate.astype(float), amount
+            ) + risk_cost(capacity, maximum, amount)
+            self._forward_matrices[b].data[self._forward.position[edges]] = self.weights[b, edges]
+        inside = edges[edges < topo.others]
+        self._reverse_data[:, self._reverse.position[inside]] = self.weights[:, inside]
+        self.version += 1
+        return self._drop_trees_using(inside)
+
+    def _drop_trees_using(self, edges: np.ndarray) -> int:
+        if edges.size == 0:
+            return 0
+        src, dst = self.topo.e_src[edges], self.topo.e_dst[edges]
+        weights = self.weights[:, edges]
+
+        def affected(dist: np.ndarray, nxt: np.ndarray, w: np.ndarray) -> bool:
+            used = nxt[src] == dst
+            through = dist[dst] + w
+            undercut = np.isfinite(through) & (through <= dist[src] * (1 + 1e-6) + 1e-6)
+            return bool((used | undercut).any())
+
+        stale = [
+            key
+            for key, (dist, nxt) in self._trees.items()
+            if affected(dist.astype(float), nxt, weights[key[1]])
+        ]
+        for key in stale:
+            del self._trees[key]
+        dropped = len(stale)
+        for b in list(self._peer_costs):
+            dist, pred = self._peer_costs[b]
+            if any(affected(dist[:, p], pred[p], weights[b]) for p in range(dist.shape[1])):
+                del self._peer_costs[b]
+                dropped += 1
+        return dropped
 
     def risk(self, b: int, edges: np.ndarray) -> np.ndarray:
         """The probability part of the cost of ``edges`` in bucket ``b``."""
@@ -148,9 +219,7 @@ class Router:
 
     def tree_edge(self, node: int, next_node: int, b: int) -> int:
         """The cheapest direction ``node -> next_node`` among those the trees use."""
-        entries = self._reverse.entries(next_node, node)
-        best = entries[int(np.argmin(self._reverse_data[b][entries]))]
-        return int(self._reverse.edges[best])
+        return self._reverse.cheapest(next_node, node, self._reverse_data[b])
 
     def walk(self, start: int, nxt: np.ndarray, b: int, limit: int = 64) -> list[int] | None:
         """Edges from ``start`` along next hops until a node without one (the tree's root)."""
@@ -171,34 +240,34 @@ class Router:
         receiver: int,
         b: int,
         *,
-        excluded: Collection[int],
+        penalties: Mapping[int, float],
         first_hops: np.ndarray,
         our_costs: np.ndarray,
         expected_cost: float = np.inf,
     ) -> list[int] | None:
-        """The cheapest path on the whole graph that avoids ``excluded`` edges.
+        """The cheapest path on the whole graph with ``penalties`` added to edges' costs.
 
+        ``penalties`` maps edges to an added cost (infinite: the edge is not used);
         ``first_hops`` are the sender's usable outgoing edges (enough balance); ``our_costs``
         the cost, as this sender knows our fees, of each of our outgoing directions. The search
         first explores only up to a few times ``expected_cost`` (the cost of the best path
-        before the exclusions), then, if the receiver is not within reach, everything.
+        before the penalties), then, if the receiver is not within reach, everything.
         """
-        forward = self._forward
+        forward, topo = self._forward, self.topo
         matrix = self._forward_matrices[b]
-        changed = np.concatenate(
-            [
-                forward.position[self.topo.our_out],
-                forward.position[self.topo.out_edges(sender)],
-                forward.position[np.fromiter(excluded, dtype=np.int64, count=len(excluded))],
-            ]
-        )
-        saved = matrix.data[changed].copy()
+        data = matrix.data
+        own = forward.position[topo.out_edges(sender)]
+        ours = forward.position[topo.our_out]
+        penalised = np.fromiter(penalties.keys(), dtype=np.int64, count=len(penalties))
+        added = np.fromiter(penalties.values(), dtype=float, count=len(penalties))
+        where = forward.position[penalised]
+        changed = np.concatenate([ours, own, where])
+        saved = data[changed].copy()
         try:
-            data = matrix.data
-            data[forward.position[self.topo.our_out]] = our_costs
-            data[forward.position[self.topo.out_edges(sender)]] = np.inf
+            data[ours] = our_costs
+            data[own] = np.inf
             data[forward.position[first_hops]] = FIRST_HOP_COST
-            data[changed[len(self.topo.our_out) + len(self.topo.out_edges(sender)) :]] = np.inf
+            np.add.at(data, where, added)
             limits = [1.5 * expected_cost, 4 * expected_cost] if np.isfinite(expected_cost) else []
             for limit in [*limits, np.inf]:
                 dist, pred = dijkstra(matrix, indices=sender, return_predecessors=True, limit=limit)
@@ -207,7 +276,7 @@ class Router:
                     return self._path(sender, receiver, pred, data)
             return None
         finally:
-            matrix.data[changed] = saved
+            data[changed[::-1]] = saved[::-1]
 
     def _path(self, sender: int, receiver: int, pred: np.ndarray, data: np.ndarray) -> list[int]:
         forward = self._forward
@@ -217,7 +286,5 @@ class Router:
         nodes.reverse()
         path: list[int] = []
         for u, v in itertools.pairwise(nodes):
-            entries = forward.entries(u, v)
-            best = entries[int(np.argmin(data[entries]))]
-            path.append(int(forward.edges[best]))
+            path.append(forward.cheapest(u, v, data))
         return path

@@ -1,8 +1,11 @@
-"""A world: the network, our node, the starting balances and the payment stream of one seed.
+"""A world: the network, our node, the starting balances and a payment stream.
 
-Everything here is drawn from the seed and shared by every policy that runs in it, so that
-policies are compared on exactly the same situation and traffic (common random numbers). The
-router's cached shortest-path trees are shared too: they do not depend on our fees.
+The network (when generated), our node's peers, the starting balances and the demand's shape
+come from ``seed``; the payment stream from ``stream_seed`` (default: ``seed``). Everything is
+shared by every policy that runs in the world, so that policies are compared on exactly the
+same situation and traffic (common random numbers). :func:`with_stream` gives the same world
+with another stream without rebuilding anything else: the router and its cached
+shortest-path trees (which do not depend on our fees) are shared.
 
 Starting balances of other people's channels are unknown in reality and drawn: uniform over
 the capacity, except that a wallet (a node with one or two channels) holds most of its own
@@ -11,7 +14,7 @@ channel (it funded it to pay).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -20,6 +23,7 @@ from lnopt.model import ChannelPolicy
 from lnopt.sim.demand import DemandParams, PaymentStream, generate_payments, receive_weights
 from lnopt.sim.network import OurNode, join_network, median_policy
 from lnopt.sim.routing import Router
+from lnopt.sim.senders import SenderParams
 from lnopt.sim.topology import Topology, build_topology
 
 WALLET_DEGREE = 2
@@ -27,15 +31,34 @@ WALLET_DEGREE = 2
 
 @dataclass(frozen=True)
 class WorldParams:
-    seed: int
-    payments: int = 100_000
-    days: float = 30.0
-    peers: int = 20
-    hubs: int = 8
-    capacity_sat: int = 10_000_000
-    hub_capacity_sat: int = 20_000_000
-    local_ratio: float = 0.5
-    demand: DemandParams = field(default_factory=DemandParams)
+    seed: int = field(
+        metadata={"help": "draws the network, our peers, the balances and the demand's shape"}
+    )
+    payments: int = field(default=100_000, metadata={"help": "payments in the stream"})
+    days: float = field(default=30.0, metadata={"help": "simulated days"})
+    peers: int = field(default=20, metadata={"help": "our node's channels"})
+    hubs: int = field(default=8, metadata={"help": "of which to large, well-connected nodes"})
+    capacity_sat: int = field(default=10_000_000, metadata={"help": "our channels' capacity"})
+    hub_capacity_sat: int = field(
+        default=20_000_000, metadata={"help": "our channels' capacity toward hubs"}
+    )
+    local_ratio: float = field(
+        default=0.5, metadata={"help": "share of each of our channels on our side at the start"}
+    )
+    demand: DemandParams = field(
+        default_factory=DemandParams, metadata={"help": "the demand's shape"}
+    )
+    senders: SenderParams = field(
+        default_factory=SenderParams, metadata={"help": "wallet software and routing"}
+    )
+    stream_seed: int | None = field(
+        default=None,
+        metadata={"help": "draws the payment stream; default (none): the world's seed"},
+    )
+
+    @property
+    def effective_stream_seed(self) -> int:
+        return self.seed if self.stream_seed is None else self.stream_seed
 
 
 @dataclass(frozen=True)
@@ -74,25 +97,37 @@ def build_world(network: NetworkGraph, params: WorldParams) -> World:
     degrees = np.bincount(
         np.concatenate([topo.chan_first, topo.chan_second]), minlength=topo.node_count
     )
-    stream = generate_payments(
-        list(topo.node_ids[: topo.us]),
-        [network.degree(n) for n in topo.node_ids[: topo.us]],
-        seed=params.seed,
-        count=params.payments,
-        days=params.days,
-        params=params.demand,
-        largest_channel_msat=_largest_channel(topo)[: topo.us].tolist(),
-        can_pay=(np.bincount(topo.e_src, minlength=topo.node_count) > 0)[: topo.us].tolist(),
-        can_be_paid=(np.bincount(topo.e_dst, minlength=topo.node_count) > 0)[: topo.us].tolist(),
-    )
     return World(
         params=params,
         our=our,
         topo=topo,
         router=Router(topo),
-        stream=stream,
+        stream=_draw_stream(our, topo, params),
         start_side0_msat=_start_balances(topo, our, degrees, rng),
         median=median_policy(network),
+    )
+
+
+def with_stream(world: World, stream_seed: int) -> World:
+    """The same world (network, router and its caches, balances) with another payment stream."""
+    params = replace(world.params, stream_seed=stream_seed)
+    return replace(world, params=params, stream=_draw_stream(world.our, world.topo, params))
+
+
+def _draw_stream(our: OurNode, topo: Topology, params: WorldParams) -> PaymentStream:
+    nodes = topo.node_ids[: topo.us]
+    return generate_payments(
+        list(nodes),
+        [our.network.degree(n) for n in nodes],
+        seed=params.seed,
+        stream_seed=params.effective_stream_seed,
+        count=params.payments,
+        days=params.days,
+        params=params.demand,
+        sender_params=params.senders,
+        largest_channel_msat=_largest_channel(topo)[: topo.us].tolist(),
+        can_pay=(np.bincount(topo.e_src, minlength=topo.node_count) > 0)[: topo.us].tolist(),
+        can_be_paid=(np.bincount(topo.e_dst, minlength=topo.node_count) > 0)[: topo.us].tolist(),
     )
 
 
