@@ -7,6 +7,7 @@ import json
 import math
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from lnopt.errors import ConfigError
@@ -16,6 +17,7 @@ from lnopt.sim.engine import Simulation
 from lnopt.sim.hindsight import GRID, REFINE, FixedFeesPolicy, hindsight
 from lnopt.sim.policy import PolicyContext
 from lnopt.sim.stats import FLOOR_MSAT
+from lnopt.sim.world import with_stream
 
 
 def parser() -> argparse.ArgumentParser:
@@ -123,3 +125,19 @@ def test_hindsight_keeps_the_starting_fee_of_a_channel_that_never_earned(tmp_pat
     assert all(found.fees_ppm[scid] == starting[scid] for scid in found.idle)
     cheap = Simulation(world, FixedFeesPolicy(context, dict.fromkeys(starting, 0))).run()
     assert all(cheap.income_by_channel[scid] == 0 for scid in found.idle)
+
+
+def test_hindsight_scores_the_fees_it_found_on_another_stream(tmp_path: Path) -> None:
+    # Given one world and a second payment stream on it
+    params = CompareParams(nodes=300, seeds=(4,), days=2, payments=1500, policies=("static",))
+    world = world_for(params, 4)
+    other = with_stream(world, 1004)
+    assert not np.array_equal(other.stream.amounts_msat, world.stream.amounts_msat)
+    context = PolicyContext(world.median, 4, tmp_path)
+    # When the search runs on the first stream and is scored on the second
+    found = hindsight(world, context, score_on=other)
+    # Then the out-of-sample figure is what those very fees earn on the second stream
+    replay = Simulation(other, FixedFeesPolicy(context, dict(found.fees_ppm))).run()
+    assert found.out_of_sample_income_msat == replay.income_msat
+    in_sample = Simulation(world, FixedFeesPolicy(context, dict(found.fees_ppm))).run()
+    assert in_sample.income_msat <= found.income_msat
