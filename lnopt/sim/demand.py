@@ -21,7 +21,7 @@ faces (common random numbers). Our own node never pays nor is paid.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -34,16 +34,33 @@ DAY_S = 86_400
 class DemandParams:
     """The shape of the demand; the defaults give a Lightning-like mix."""
 
-    median_amount_sat: int = 25_000
-    amount_sigma: float = 1.5
-    min_amount_sat: int = 100
-    max_amount_sat: int = 4_000_000
-    service_share: float = 0.01  # the best-connected 1% of nodes are services
-    merchants: int = 250  # drawn among the nodes with 3 or more channels that are not services
-    receiving_wallets: int = 100
-    wallet_receive_weight: float = 0.15  # a receiving wallet's weight relative to a merchant's
-    pareto_shape: float = 1.2
-    max_part_sat: int = 200_000  # larger payments travel as equal parts of at most this
+    median_amount_sat: int = field(
+        default=25_000, metadata={"help": "median payment, sat (log-normal amounts)"}
+    )
+    amount_sigma: float = field(
+        default=1.5, metadata={"help": "spread (sigma of the log) of payment amounts"}
+    )
+    min_amount_sat: int = field(default=100, metadata={"help": "smallest payment, sat"})
+    max_amount_sat: int = field(default=4_000_000, metadata={"help": "largest payment, sat"})
+    service_share: float = field(
+        default=0.01, metadata={"help": "the best-connected share of nodes that are services"}
+    )
+    merchants: int = field(
+        default=250,
+        metadata={"help": "merchants, drawn among nodes with 3+ channels that are not services"},
+    )
+    receiving_wallets: int = field(
+        default=100, metadata={"help": "wallets that are also paid (payments between people)"}
+    )
+    wallet_receive_weight: float = field(
+        default=0.15, metadata={"help": "a receiving wallet's weight relative to a merchant's"}
+    )
+    pareto_shape: float = field(
+        default=1.2, metadata={"help": "tail of how much each node pays or receives in its role"}
+    )
+    max_part_sat: int = field(
+        default=200_000, metadata={"help": "larger payments travel as equal parts of at most this"}
+    )
 
 
 @dataclass(frozen=True)
@@ -68,6 +85,7 @@ def generate_payments(
     seed: int,
     count: int,
     days: float,
+    stream_seed: int | None = None,
     params: DemandParams | None = None,
     largest_channel_msat: Sequence[int] | None = None,
     can_pay: Sequence[bool] | None = None,
@@ -78,7 +96,9 @@ def generate_payments(
     With ``largest_channel_msat`` (per node) no payment exceeds half the largest channel of
     its sender or of its receiver: people pay within their means and are paid within their
     inbound liquidity. Nodes with ``can_pay`` (``can_be_paid``) false never pay (are never
-    paid): nodes whose channels are all disabled in that direction.
+    paid): nodes whose channels are all disabled in that direction. The roles come from
+    ``seed``; the payments from ``stream_seed`` when given (another stream of the same demand),
+    else from ``seed`` too.
     """
     if count < 0 or days <= 0:
         raise InvalidRequest(f"need count >= 0 and days > 0, got {count} payments, {days} days")
@@ -87,6 +107,8 @@ def generate_payments(
     params = params or DemandParams()
     rng = np.random.default_rng(seed)
     pay_weight, receive_weight = _role_weights(np.asarray(degrees), rng, params)
+    if stream_seed is not None and stream_seed != seed:
+        rng = np.random.default_rng(stream_seed)
     if can_pay is not None:
         pay_weight = np.where(np.asarray(can_pay, dtype=bool), pay_weight, 0.0)
     if can_be_paid is not None:

@@ -23,6 +23,7 @@ from lnopt.backends.sim import SimBackend
 from lnopt.sim.engine import SimParams, Simulation
 from lnopt.sim.metrics import RunResult
 from lnopt.sim.policy import Policy, PolicyContext
+from lnopt.sim.warmup import WarmupState
 from lnopt.sim.world import World
 
 GRID = (0, 25, 50, 100, 200, 400, 800, 1600, 3200)
@@ -61,14 +62,16 @@ def hindsight(
     context: PolicyContext,
     params: SimParams | None = None,
     *,
+    warmup: WarmupState | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> Hindsight:
-    """Search the best constant fee per channel (see the module docstring)."""
+    """Search the best constant fee per channel (see the module docstring); every candidate
+    starts from ``warmup``'s end, as the policies it is compared with do."""
     scids = world.topo.our_scids
     runs: list[tuple[dict[str, int], RunResult]] = []
 
     def evaluate(fees: dict[str, int]) -> RunResult:
-        result = Simulation(world, FixedFeesPolicy(context, fees), params).run()
+        result = Simulation(world, FixedFeesPolicy(context, fees), params, warmup=warmup).run()
         runs.append((fees, result))
         if progress is not None:
             earned = result.income_msat // 1000

@@ -221,3 +221,27 @@ class Router:
             best = entries[int(np.argmin(data[entries]))]
             path.append(int(forward.edges[best]))
         return path
+
+    def set_edge_fees(self, edges: np.ndarray, base_msat: np.ndarray, ppm: np.ndarray) -> None:
+        """Other people's ``edges`` now charge ``base_msat`` + ``ppm``: the topology's fees, the
+        path costs and the cached trees that depended on them follow."""
+        edges = np.asarray(edges, dtype=np.int64)
+        if edges.size == 0:
+            return
+        if (edges >= self.topo.others).any():
+            raise ValueError("set_edge_fees changes other people's edges, not our node's")
+        topo = self.topo
+        topo.e_base[edges] = base_msat
+        topo.e_ppm[edges] = ppm
+        capacity = topo.chan_cap[topo.e_chan[edges]].astype(float)
+        limits = topo.e_max[edges].astype(float)
+        reverse_at = self._reverse.position[edges]
+        forward_at = self._forward.position[edges]
+        for b, amount in enumerate(BUCKET_AMOUNTS_MSAT):
+            cost = fee_cost(topo.e_base[edges], topo.e_ppm[edges], amount)
+            cost = cost + risk_cost(capacity, limits, amount)
+            self.weights[b, edges] = cost
+            self._reverse_data[b, reverse_at] = cost
+            self._forward_matrices[b].data[forward_at] = cost
+        self._trees.clear()
+        self._peer_costs.clear()

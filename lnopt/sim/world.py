@@ -12,10 +12,11 @@ channel (it funded it to pay).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 
-from lnopt.graph import NetworkGraph
+from lnopt.graph import GraphEdge, NetworkGraph
 from lnopt.model import ChannelPolicy
 from lnopt.sim.demand import DemandParams, PaymentStream, generate_payments, receive_weights
 from lnopt.sim.network import OurNode, join_network, median_policy
@@ -27,15 +28,35 @@ WALLET_DEGREE = 2
 
 @dataclass(frozen=True)
 class WorldParams:
-    seed: int
-    payments: int = 100_000
-    days: float = 30.0
-    peers: int = 20
-    hubs: int = 8
-    capacity_sat: int = 10_000_000
-    hub_capacity_sat: int = 20_000_000
-    local_ratio: float = 0.5
+    """Our node in the network and the traffic it sees (the network itself is chosen apart)."""
+
+    seed: int = field(
+        metadata={"help": "draws our node, the balances and the demand's shape; set per run"}
+    )
+    payments: int = field(
+        default=100_000, metadata={"help": "payments in the scored period (parts counted apart)"}
+    )
+    days: float = field(default=30.0, metadata={"help": "length of the scored period, days"})
+    peers: int = field(
+        default=20, metadata={"help": "our node's channels (a mid-sized routing node)"}
+    )
+    hubs: int = field(
+        default=8, metadata={"help": "how many of the peers are among the largest 1% of nodes"}
+    )
+    capacity_sat: int = field(
+        default=10_000_000, metadata={"help": "capacity of a channel to a non-hub peer, sat"}
+    )
+    hub_capacity_sat: int = field(
+        default=20_000_000, metadata={"help": "capacity of a channel to a hub, sat"}
+    )
+    local_ratio: float = field(
+        default=0.5, metadata={"help": "our share of each channel at the start (balanced)"}
+    )
     demand: DemandParams = field(default_factory=DemandParams)
+    stream_seed: int | None = field(
+        default=None,
+        metadata={"help": "draws the payment stream; None: the world seed. Set per run"},
+    )
 
 
 @dataclass(frozen=True)
@@ -51,6 +72,16 @@ class World:
     @property
     def seed(self) -> int:
         return self.params.seed
+
+    @property
+    def stream_seed(self) -> int:
+        """The seed the payment stream was drawn from."""
+        return self.params.seed if self.params.stream_seed is None else self.params.stream_seed
+
+    @cached_property
+    def network_edges(self) -> tuple[GraphEdge, ...]:
+        """The graph's directions between other nodes, in the topology's edge order."""
+        return tuple(edge for edge in self.our.network.edges if edge.active)
 
 
 def build_world(network: NetworkGraph, params: WorldParams) -> World:
@@ -74,16 +105,13 @@ def build_world(network: NetworkGraph, params: WorldParams) -> World:
     degrees = np.bincount(
         np.concatenate([topo.chan_first, topo.chan_second]), minlength=topo.node_count
     )
-    stream = generate_payments(
-        list(topo.node_ids[: topo.us]),
-        [network.degree(n) for n in topo.node_ids[: topo.us]],
-        seed=params.seed,
+    stream = draw_stream(
+        topo,
+        network,
+        params,
+        seed=params.seed if params.stream_seed is None else params.stream_seed,
         count=params.payments,
         days=params.days,
-        params=params.demand,
-        largest_channel_msat=_largest_channel(topo)[: topo.us].tolist(),
-        can_pay=(np.bincount(topo.e_src, minlength=topo.node_count) > 0)[: topo.us].tolist(),
-        can_be_paid=(np.bincount(topo.e_dst, minlength=topo.node_count) > 0)[: topo.us].tolist(),
     )
     return World(
         params=params,
@@ -93,6 +121,31 @@ def build_world(network: NetworkGraph, params: WorldParams) -> World:
         stream=stream,
         start_side0_msat=_start_balances(topo, our, degrees, rng),
         median=median_policy(network),
+    )
+
+
+def draw_stream(
+    topo: Topology,
+    network: NetworkGraph,
+    params: WorldParams,
+    *,
+    seed: int,
+    count: int,
+    days: float,
+) -> PaymentStream:
+    """``count`` payments over ``days`` drawn from ``seed``, the demand's shape from the world
+    seed: the world's own stream, another stream of the same world, or its warm-up."""
+    return generate_payments(
+        list(topo.node_ids[: topo.us]),
+        [network.degree(n) for n in topo.node_ids[: topo.us]],
+        seed=params.seed,
+        stream_seed=seed,
+        count=count,
+        days=days,
+        params=params.demand,
+        largest_channel_msat=_largest_channel(topo)[: topo.us].tolist(),
+        can_pay=(np.bincount(topo.e_src, minlength=topo.node_count) > 0)[: topo.us].tolist(),
+        can_be_paid=(np.bincount(topo.e_dst, minlength=topo.node_count) > 0)[: topo.us].tolist(),
     )
 
 
