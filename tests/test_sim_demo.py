@@ -75,11 +75,11 @@ def test_sim_compare_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
     runs = {(run["policy"], run["seed"]): run for run in document["runs"]}
     assert set(runs) == {(p, s) for p in ("lnopt", "static") for s in (5, 6)}
     against = document["lnopt_against"]["static"]["income"]
-    assert against["seeds"] == [5, 6]
+    assert against["rows"] == [[5, 0], [6, 0]]
     recomputed = [
         math.log(
-            (runs["lnopt", s]["income_msat"] + FLOOR_MSAT)
-            / (runs["static", s]["income_msat"] + FLOOR_MSAT)
+            (runs["lnopt", s]["net_income_msat"] + FLOOR_MSAT)
+            / (runs["static", s]["net_income_msat"] + FLOOR_MSAT)
         )
         for s in (5, 6)
     ]
