@@ -325,3 +325,29 @@ def test_lnopt_reads_the_warm_up_into_its_store(small_world: World, tmp_path: Pa
 
 def test_no_warm_up_for_zero_days(small_world: World) -> None:
     assert warm_up(small_world, SimParams(), WarmupParams(days=0)) is None
+
+
+def test_lnopt_refills_a_depleted_channel_from_the_fullest_one(tmp_path: Path) -> None:
+    # Given our channel to P2 holds 5% on our side and the one to P1 90%, X charges 5 ppm
+    world = line_world(x_fee_ppm=5, our_fee_ppm=10, payments=())
+    topo = world.topo
+    shares = {}
+    for scid, chan, local in zip(topo.our_scids, topo.our_chan, (0.9, 0.05), strict=True):
+        shares[scid] = local if int(topo.chan_first[chan]) == topo.us else 1 - local
+    world = line_world(x_fee_ppm=5, our_fee_ppm=10, payments=(), balances=shares)
+    policy = LnoptPolicy(PolicyContext(world.median, 0, tmp_path))
+    sim = Simulation(world, policy)
+    full, depleted = world.topo.our_scids
+    half = world.our.channels[1].capacity_msat // 2
+    local_full, local_depleted = (sim.backend.local_msat(scid) for scid in (full, depleted))
+    # When lnopt's decision to rebalance the depleted channel is carried out
+    policy._rebalance(sim.backend, depleted)
+    # Then the fullest channel refilled it with its spare (what it holds above half: 40%),
+    # paying X's 5 ppm, at most the refilled channel's own 10 ppm
+    moved = local_full - half
+    assert moved < half - local_depleted
+    fee = moved * 5 // 1_000_000
+    assert sim.rebalancer.counters.rebalances == 1
+    assert (sim.rebalancer.counters.moved_msat, sim.rebalancer.counters.cost_msat) == (moved, fee)
+    assert sim.backend.local_msat(depleted) == local_depleted + moved
+    assert sim.backend.local_msat(full) == half - fee
