@@ -77,11 +77,11 @@ def test_sim_compare_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
     runs = {(run["policy"], run["seed"]): run for run in document["runs"]}
     assert set(runs) == {(p, s) for p in ("lnopt", "static") for s in (5, 6)}
     against = document["lnopt_against"]["static"]["income"]
-    assert against["seeds"] == [5, 6]
+    assert against["rows"] == [[5, 0], [6, 0]]
     recomputed = [
         math.log(
-            (runs["lnopt", s]["income_msat"] + FLOOR_MSAT)
-            / (runs["static", s]["income_msat"] + FLOOR_MSAT)
+            (runs["lnopt", s]["net_income_msat"] + FLOOR_MSAT)
+            / (runs["static", s]["net_income_msat"] + FLOOR_MSAT)
         )
         for s in (5, 6)
     ]
@@ -135,7 +135,7 @@ def test_hindsight_scores_the_fees_it_found_on_another_stream(tmp_path: Path) ->
     assert not np.array_equal(other.stream.amounts_msat, world.stream.amounts_msat)
     context = PolicyContext(world.median, 4, tmp_path)
     # When the search runs on the first stream and is scored on the second
-    found = hindsight(world, context, score_on=other)
+    found = hindsight(world, context, score_on=(other, None))
     # Then the out-of-sample figure is what those very fees earn on the second stream
     replay = Simulation(other, FixedFeesPolicy(context, dict(found.fees_ppm))).run()
     assert found.out_of_sample_income_msat == replay.income_msat

@@ -11,12 +11,14 @@ from lnopt.model import ForwardStatus
 from lnopt.sim.baselines.static import StaticPolicy
 from lnopt.sim.engine import SimParams, Simulation
 from lnopt.sim.hindsight import FixedFeesPolicy
+from lnopt.sim.liquidity import LiquidityParams
 from lnopt.sim.payments import Outcome, PaymentNetwork
 from lnopt.sim.policy import PolicyContext
 from lnopt.sim.world import World
 from tests.test_sim_worlds import R, S, line_world, small_world  # noqa: F401 - fixture
 
-QUIET = SimParams(relax_half_life_s=1e18)
+NO_RELAX = LiquidityParams(relax_half_life_s=1e18)
+QUIET = SimParams(liquidity=NO_RELAX)
 
 
 def context(world: World, tmp_path: Path) -> PolicyContext:
@@ -105,7 +107,7 @@ def test_stale_gossip_fee_fails_at_us_and_the_sender_learns(tmp_path: Path) -> N
     payments = ((700.0, S, R, 50_000_000),)
     world = line_world(x_fee_ppm=1000, our_fee_ppm=10, payments=payments)
     simulation = Simulation(
-        world, StaticPolicy(context(world, tmp_path)), SimParams(relax_half_life_s=1e18)
+        world, StaticPolicy(context(world, tmp_path)), SimParams(liquidity=NO_RELAX)
     )
     for scid in world.topo.our_scids:
         simulation.node.set_policy(

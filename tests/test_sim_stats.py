@@ -21,13 +21,13 @@ from lnopt.sim.stats import (
 
 def test_the_paired_ratio_is_the_geometric_mean_of_per_seed_ratios() -> None:
     # Given two policies on three seeds (incomes well above the floor)
-    mine = {1: 4_000_000, 2: 1_000_000, 3: 9_000_000}
-    theirs = {1: 2_000_000, 2: 2_000_000, 3: 3_000_000, 4: 5_000_000}
-    # When they are compared seed by seed
+    mine = {(1, 0): 4_000_000, (2, 0): 1_000_000, (3, 0): 9_000_000}
+    theirs = {(1, 0): 2_000_000, (2, 0): 2_000_000, (3, 0): 3_000_000, (4, 0): 5_000_000}
+    # When they are compared row by row
     ratio = paired_ratio("lnopt", "static", mine, theirs)
-    # Then only shared seeds count, and the figures follow from the per-seed logs
+    # Then only shared rows count, and the figures follow from the per-row logs
     assert ratio is not None
-    assert ratio.seeds == (1, 2, 3)
+    assert ratio.rows == ((1, 0), (2, 0), (3, 0))
     expected = [
         math.log((m + FLOOR_MSAT) / (t + FLOOR_MSAT))
         for m, t in [(4_000_000, 2_000_000), (1_000_000, 2_000_000), (9_000_000, 3_000_000)]
@@ -39,7 +39,9 @@ def test_the_paired_ratio_is_the_geometric_mean_of_per_seed_ratios() -> None:
 
 
 def test_a_seed_without_income_counts_as_a_large_loss_not_an_infinity() -> None:
-    ratio = paired_ratio("lnopt", "static", {1: 0, 2: 5_000}, {1: 99_000, 2: 5_000})
+    ratio = paired_ratio(
+        "lnopt", "static", {(1, 0): 0, (2, 0): 5_000}, {(1, 0): 99_000, (2, 0): 5_000}
+    )
     assert ratio is not None
     assert ratio.log_ratios[0] == pytest.approx(math.log(1_000 / 100_000))
     assert ratio.log_ratios[1] == 0.0
@@ -47,7 +49,7 @@ def test_a_seed_without_income_counts_as_a_large_loss_not_an_infinity() -> None:
 
 
 def test_no_shared_seed_gives_no_ratio() -> None:
-    assert paired_ratio("lnopt", "static", {1: 5}, {2: 5}) is None
+    assert paired_ratio("lnopt", "static", {(1, 0): 5}, {(2, 0): 5}) is None
 
 
 def test_the_bootstrap_interval_narrows_with_more_seeds_and_is_repeatable() -> None:
@@ -59,6 +61,24 @@ def test_the_bootstrap_interval_narrows_with_more_seeds_and_is_repeatable() -> N
     assert low_many < many.mean() < high_many
     assert high_many - low_many < (high_few - low_few) / 2
     assert bootstrap_interval(few) == (low_few, high_few)
+
+
+def test_streams_of_one_world_are_resampled_together() -> None:
+    # Given two worlds, each with two streams whose log ratios agree within the world
+    values = np.array([1.0, 1.0, -1.0, -1.0])
+    # When the bootstrap resamples worlds, a resample holds 0, 1 or 2 copies of each world
+    low, high = bootstrap_interval(values, groups=[1, 1, 2, 2])
+    # Then every resampled mean is -1, 0 or 1, as for two values, never a mix of streams
+    assert (low, high) == bootstrap_interval(np.array([1.0, -1.0]))
+    # and rows paired over streams keep the world seed with each
+    ratio = paired_ratio(
+        "lnopt",
+        "static",
+        {(1, 0): 2_000, (1, 1): 3_000, (2, 0): 1_000},
+        {(1, 0): 1_000, (1, 1): 1_000, (2, 0): 1_000},
+    )
+    assert ratio is not None and ratio.rows == ((1, 0), (1, 1), (2, 0))
+    assert (ratio.wins, ratio.losses, ratio.row_count) == (2, 0, 3)
 
 
 def test_one_seed_has_an_interval_of_one_point() -> None:

@@ -12,6 +12,7 @@ import pytest
 from lnopt.model import ForwardStatus
 from lnopt.sim.baselines.static import StaticPolicy
 from lnopt.sim.engine import SimParams, Simulation
+from lnopt.sim.liquidity import LiquidityParams
 from lnopt.sim.mission import MissionControl
 from lnopt.sim.network import generate_network
 from lnopt.sim.payments import Outcome
@@ -21,7 +22,7 @@ from lnopt.sim.senders import CORE_LIGHTNING, LND
 from lnopt.sim.world import World, WorldParams, build_world, with_stream
 from tests.test_sim_worlds import P1, P2, WHOLE_CLN, R, S, X, line_world
 
-QUIET = SimParams(relax_half_life_s=1e18)
+QUIET = SimParams(liquidity=LiquidityParams(relax_half_life_s=1e18))
 # CLN's presplit into parts of 10,000 sat, none halved further: the parts are what is sent.
 PRESPLIT_ONLY = replace(CORE_LIGHTNING, share=1.0, fuzz_ppm=0, min_part_sat=1_000_000)
 

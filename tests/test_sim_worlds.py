@@ -30,6 +30,7 @@ US = "03" + "ab" * 32
 CAPACITY_MSAT = 10_000_000_000  # 10M sat
 # Core Lightning pay's budget, sending each payment whole and without fuzz: one path per payment.
 WHOLE_CLN = replace(CORE_LIGHTNING, share=1.0, presplit_part_sat=0, fuzz_ppm=0)
+WHOLE_CLN_SENDERS = SenderParams(classes=(WHOLE_CLN,))
 
 
 def line_world(
@@ -91,8 +92,8 @@ def world_of(
     balances: dict[str, float],
     *,
     days: float,
-    senders: SenderParams,
-    node_class: dict[str, int],
+    senders: SenderParams = WHOLE_CLN_SENDERS,
+    node_class: dict[str, int] | None = None,
 ) -> World:
     topo = build_topology(our)
     side0 = (topo.chan_cap // 2).astype(np.int64)
@@ -110,7 +111,7 @@ def world_of(
         receivers=np.array([topo.index[r] for _, _, r, _ in payments], dtype=np.int32),
         amounts_msat=np.array([a for _, _, _, a in payments], dtype=np.int64),
         node_class=np.array(
-            [node_class.get(n, 0) for n in topo.node_ids[: topo.us]], dtype=np.int8
+            [(node_class or {}).get(n, 0) for n in topo.node_ids[: topo.us]], dtype=np.int8
         ),
     )
     return World(

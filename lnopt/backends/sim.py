@@ -5,15 +5,20 @@ It follows Core Lightning's behaviour where lnopt depends on it:
 - ``channels`` is ``listpeerchannels``: every channel with its current balance and the policy
   the node enforces now;
 - ``gossip`` is ``listchannels``: the public graph, our own channels included with the policy
-  our node last set; like :class:`~lnopt.backends.cln.ClnBackend` it is re-read at most every
-  ``graph_refresh_s`` seconds (6 hours here: only our own fees change in a simulation, and
-  rebuilding a 50,000-channel graph costs half a second);
+  our node last set and the competing channels with the fees they re-priced to
+  (:mod:`lnopt.sim.competitors`); like :class:`~lnopt.backends.cln.ClnBackend` it is re-read at
+  most every ``graph_refresh_s`` seconds (6 hours here: rebuilding a 50,000-channel graph costs
+  half a second);
 - ``forwards`` is ``listforwards`` paged by ``created_index``: settled, failed and
   local-failed forwards in the order they happened;
 - ``set_policy`` is ``setchannel id feebase feeppm``: only the fees change; an unknown short
   channel id is refused (``-32602``, as ``setchannel`` refuses a bad id) and so is a negative
   fee; the previous fee stays accepted for ``enforcedelay`` (600 s); the update then spreads
   by gossip, rate-limited (:mod:`lnopt.sim.gossip`);
+- ``rebalance`` is what a rebalancing plugin does (CLN's ``rebalance`` plugin, CLBOSS's
+  rebalancers, LNDg's rebalancer): a circular payment of our node to itself, out through one
+  of our channels and in through another, paying the fees it meets
+  (:mod:`lnopt.sim.liquidity`);
 - ``get_policy`` reads the policy back as ``listpeerchannels`` shows it; a channel that is not
   ours is refused as :class:`~lnopt.backends.cln.ClnBackend` refuses it ("has no channel").
 
@@ -29,8 +34,10 @@ from lnopt.backends.base import Backend, ForwardPage, NodeInfo
 from lnopt.errors import BackendRefused
 from lnopt.graph import NetworkGraph
 from lnopt.model import Channel, ChannelPolicy
+from lnopt.sim.competitors import CompetitorMarket
 from lnopt.sim.gossip import GossipModel
 from lnopt.sim.ledger import Ledger
+from lnopt.sim.liquidity import Rebalancer, RebalanceResult
 from lnopt.sim.network import OUR_FIRST_BLOCK, OurNode, our_edges
 from lnopt.sim.node import LinkFailure, OurNodeState
 
@@ -55,6 +62,8 @@ class SimBackend(Backend):
         clock: Callable[[], float],
         start_s: float,
         graph_refresh_s: float = 6 * 3600.0,
+        market: CompetitorMarket | None = None,
+        rebalancer: Rebalancer | None = None,
     ) -> None:
         self._our = our
         self._ledger = ledger
@@ -63,13 +72,16 @@ class SimBackend(Backend):
         self._clock = clock
         self._start_s = start_s
         self._graph_refresh_s = graph_refresh_s
+        self._market = market
+        self._rebalancer = rebalancer
         topo = ledger.topo
         self._chan_side = {
             scid: (int(chan), 0 if int(topo.chan_first[chan]) == topo.us else 1)
             for scid, chan in zip(topo.our_scids, topo.our_chan, strict=True)
         }
+        self._scid_index = {scid: j for j, scid in enumerate(topo.our_scids)}
         self._graph: NetworkGraph | None = None
-        self._graph_key: tuple[ChannelPolicy, ...] | None = None
+        self._graph_key: tuple[int, tuple[ChannelPolicy, ...]] | None = None
         self._graph_read_s = float("-inf")
 
     # --- reading ---------------------------------------------------------------------------
@@ -98,12 +110,17 @@ class SimBackend(Backend):
 
     def gossip(self) -> NetworkGraph:
         now = self._clock()
-        key = tuple(self._node.policies[scid] for scid in self._node.scids)
+        market = self._market
+        key = (
+            -1 if market is None else market.version,
+            tuple(self._node.policies[scid] for scid in self._node.scids),
+        )
         fresh = now - self._graph_read_s < self._graph_refresh_s
         if self._graph is not None and (fresh or key == self._graph_key):
             return self._graph
         current = [self._channel(ch) for ch in self._our.channels]
-        self._graph = self._our.network.with_edges(our_edges(self._our.node_id, current))
+        moved = [] if market is None else market.changed_edges()
+        self._graph = self._our.network.with_edges([*moved, *our_edges(self._our.node_id, current)])
         self._graph_key = key
         self._graph_read_s = now
         return self._graph
@@ -136,6 +153,29 @@ class SimBackend(Backend):
         if self._node.set_policy(short_channel_id, updated, now):
             self._gossip.announce(short_channel_id, updated, now)
         return updated
+
+    def rebalance(
+        self, out_scid: str, in_scid: str, amount_msat: int, max_fee_ppm: int
+    ) -> RebalanceResult:
+        """Move ``amount_msat`` of our balance from ``out_scid`` to ``in_scid`` by a circular
+        payment through the graph, paying at most ``max_fee_ppm`` of the amount in fees.
+
+        The result says whether it settled (``done``), the fee paid (``fee_msat``; charged to
+        our node as rebalancing cost) or why not: no route with the liquidity, too expensive,
+        over the day's budget, or invalid (the same channel twice, an amount of 0). An unknown
+        channel is refused as :meth:`set_policy` refuses one.
+        """
+        self._require(out_scid, "rebalance")
+        self._require(in_scid, "rebalance")
+        if self._rebalancer is None:
+            raise BackendRefused("rebalance: this node has no rebalancer", code=BAD_ID)
+        return self._rebalancer.rebalance(
+            self._scid_index[out_scid],
+            self._scid_index[in_scid],
+            amount_msat,
+            max_fee_ppm,
+            self._clock(),
+        )
 
     # --- helpers ---------------------------------------------------------------------------
 

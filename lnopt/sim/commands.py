@@ -18,6 +18,7 @@ from lnopt.sim.compare import DEFAULT_POLICIES, CompareParams, Comparison, compa
 from lnopt.sim.plot import plot
 from lnopt.sim.policies import check_policies
 from lnopt.sim.report import as_json, table
+from lnopt.sim.scenario import Scenario, load_scenario
 from lnopt.sim.stats import parse_seeds
 
 # The demo runs several small seeds rather than one large one, so that it can show lnopt's
@@ -46,14 +47,30 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:  # type: ignor
     )
     compare_parser.add_argument("--graph", type=Path, help="listchannels file (default: generated)")
     compare_parser.add_argument("--nodes", type=int, default=3000, help="generated network size")
-    compare_parser.add_argument("--days", type=float, default=30.0, help="simulated days")
+    compare_parser.add_argument(
+        "--days", type=float, help="scored days (default: the scenario's, 30)"
+    )
     compare_parser.add_argument(
         "--seeds",
         type=_seeds,
         default=parse_seeds("5"),
         help="K (seeds 1 to K) or a range A-B such as 101-140",
     )
-    compare_parser.add_argument("--payments", type=int, default=60_000, help="payments per seed")
+    compare_parser.add_argument(
+        "--streams",
+        type=_streams,
+        default=1,
+        help="payment streams per world seed; stream k of seed s is drawn from s + 1,000,000 k",
+    )
+    compare_parser.add_argument(
+        "--payments", type=int, help="payments per stream (default: the scenario's, 60,000)"
+    )
+    compare_parser.add_argument(
+        "--scenario",
+        type=Path,
+        help="YAML file setting the world, demand, competitors, liquidity, warm-up and "
+        "simulation parameters (see contrib/scenario.example.yaml)",
+    )
     compare_parser.add_argument(
         "--policies", nargs="+", default=list(DEFAULT_POLICIES), help="policies to compare"
     )
@@ -74,15 +91,22 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:  # type: ignor
 
 def compare_main(args: argparse.Namespace) -> int:
     check_policies(args.policies)
+    scenario = load_scenario(args.scenario) if args.scenario else Scenario()
+    world = scenario.world
     params = CompareParams(
         graph=args.graph,
         nodes=args.nodes,
         seeds=args.seeds,
-        days=args.days,
-        payments=args.payments,
+        streams=args.streams,
+        days=world.days if args.days is None else args.days,
+        payments=world.payments if args.payments is None else args.payments,
         policies=tuple(args.policies),
         hindsight=args.hindsight,
         workers=args.workers,
+        demand=world.demand,
+        sim=scenario.sim,
+        warmup=scenario.warmup,
+        world=world,
     )
     config = load_config(args.config) if args.config else None
     progress = None if args.json else _stderr
@@ -166,6 +190,16 @@ def _seeds(text: str) -> tuple[int, ...]:
         return parse_seeds(text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from exc
+
+
+def _streams(text: str) -> int:
+    try:
+        streams = int(text)
+    except ValueError:
+        streams = 0
+    if streams < 1:
+        raise argparse.ArgumentTypeError(f"streams {text!r}: give a whole number of 1 or more")
+    return streams
 
 
 def _stderr(message: str) -> None:

@@ -1,9 +1,12 @@
 """Policies side by side: every policy on every seed's world, optionally with the hindsight
 reference, seeds spread over worker processes.
 
-A seed fixes the world (for a generated network, the network itself too), so every policy of
-a seed sees the same payments (common random numbers). Policies run one after another in the
-seed's process and share the router's cached trees.
+A seed fixes the world (for a generated network, the network itself too) and the demand's
+shape; each world carries ``streams`` payment streams: stream ``k`` of world seed ``s`` is
+drawn from the stream seed ``s + 1,000,000 k`` (:func:`stream_seed`; stream 0 is the world
+seed's own). Every policy of a (world seed, stream) row sees the same payments (common random
+numbers) and starts from the same warm-up, simulated once for the row (:mod:`lnopt.sim.warmup`).
+Policies run one after another in the seed's process and share the router's cached trees.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ import multiprocessing
 import tempfile
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from lnopt.config import Config
@@ -25,11 +28,18 @@ from lnopt.sim.metrics import RunResult
 from lnopt.sim.network import generate_network, load_network
 from lnopt.sim.policies import check_policies, make_policy
 from lnopt.sim.policy import PolicyContext
-from lnopt.sim.world import World, WorldParams, build_world
+from lnopt.sim.warmup import WarmupParams, WarmupState, warm_up
+from lnopt.sim.world import World, WorldParams, build_world, with_stream
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_POLICIES = ("lnopt", "static", "feeadjuster", "charge-lnd", "lndg", "clboss", "lndmanage")
+STREAM_SEED_STEP = 1_000_000
+
+
+def stream_seed(world_seed: int, stream: int) -> int:
+    """The seed of stream ``stream`` of the world of ``world_seed`` (see the module docstring)."""
+    return world_seed + STREAM_SEED_STEP * stream
 
 
 @dataclass(frozen=True)
@@ -44,6 +54,11 @@ class CompareParams:
     workers: int = 1
     demand: DemandParams = field(default_factory=DemandParams)
     sim: SimParams = field(default_factory=SimParams)
+    streams: int = 1  # payment streams per world
+    warmup: WarmupParams = field(default_factory=WarmupParams)
+    # our node's other settings (peers, capacities...); its seeds, days, payments and demand
+    # are the fields above
+    world: WorldParams = field(default_factory=lambda: WorldParams(seed=0))
 
 
 @dataclass(frozen=True)
@@ -62,9 +77,16 @@ def network_for(params: CompareParams, seed: int) -> NetworkGraph:
     return generate_network(seed=seed, nodes=params.nodes)
 
 
-def world_for(params: CompareParams, seed: int, network: NetworkGraph | None = None) -> World:
-    world_params = WorldParams(
-        seed=seed, payments=params.payments, days=params.days, demand=params.demand
+def world_for(
+    params: CompareParams, seed: int, network: NetworkGraph | None = None, *, stream: int = 0
+) -> World:
+    world_params = replace(
+        params.world,
+        seed=seed,
+        stream_seed=stream_seed(seed, stream),
+        payments=params.payments,
+        days=params.days,
+        demand=params.demand,
     )
     return build_world(network or network_for(params, seed), world_params)
 
@@ -77,28 +99,51 @@ def run_seed(
     workdir: Path | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> tuple[list[RunResult], Hindsight | None]:
-    """Every policy (and the hindsight search, if asked) on one seed's world."""
-    world = world_for(params, seed)
+    """Every policy on each of one seed's streams; with ``hindsight``, the best constant fees
+    searched on stream 0 (in sample) and on a stream no policy runs on, then scored on stream 0
+    (out of sample)."""
+    first = world_for(params, seed)
+    results: list[RunResult] = []
     with tempfile.TemporaryDirectory(prefix="lnopt-sim-") as scratch:
         context = PolicyContext(
-            median_policy=world.median,
+            median_policy=first.median,
             seed=seed,
             workdir=workdir or Path(scratch),
             config=config,
         )
-        results = []
-        for name in params.policies:
-            result = Simulation(world, make_policy(name, context), params.sim).run()
-            results.append(result)
-            if progress is not None:
-                progress(
-                    f"seed {seed} {name}: {result.income_msat // 1000} sat, "
-                    f"{result.forwards} forwards, {result.wall_s:.0f} s"
-                )
-        found = (
-            hindsight(world, context, params.sim, progress=progress) if params.hindsight else None
-        )
+        scored = first, warm_up(first, params.sim, params.warmup)
+        for stream in range(params.streams):
+            world, warmup = scored if stream == 0 else _stream(params, first, stream)
+            for name in params.policies:
+                run = Simulation(world, make_policy(name, context), params.sim, warmup=warmup).run()
+                results.append(replace(run, stream=stream))
+                if progress is not None:
+                    progress(
+                        f"seed {seed} stream {stream} {name}: {run.net_income_msat // 1000} sat "
+                        f"net, {run.forwards} forwards, {run.wall_s:.0f} s"
+                    )
+        found = _hindsight(params, context, scored, progress) if params.hindsight else None
     return results, found
+
+
+def _stream(params: CompareParams, world: World, stream: int) -> tuple[World, WarmupState | None]:
+    other = with_stream(world, stream_seed(world.seed, stream))
+    return other, warm_up(other, params.sim, params.warmup)
+
+
+def _hindsight(
+    params: CompareParams,
+    context: PolicyContext,
+    scored: tuple[World, WarmupState | None],
+    progress: Callable[[str], None] | None,
+) -> Hindsight:
+    world, warmup = scored
+    in_sample = hindsight(world, context, params.sim, warmup=warmup, progress=progress)
+    unseen, unseen_warmup = _stream(params, world, params.streams)
+    out_of_sample = hindsight(
+        unseen, context, params.sim, warmup=unseen_warmup, score_on=scored, progress=progress
+    )
+    return replace(in_sample, out_of_sample_income_msat=out_of_sample.out_of_sample_income_msat)
 
 
 def compare(
@@ -121,7 +166,8 @@ def compare(
                 if progress is not None:
                     for result in outcome[0]:
                         progress(
-                            f"seed {result.seed} {result.policy}: {result.income_msat // 1000} sat"
+                            f"seed {result.seed} stream {result.stream} {result.policy}: "
+                            f"{result.net_income_msat // 1000} sat net"
                         )
     else:
         outcomes = [

@@ -28,9 +28,17 @@ TOKEN_MAX = 48
 
 @dataclass(frozen=True)
 class GossipParams:
-    min_interval_s: float = 300.0
-    propagation_s: float = 600.0
-    rate_limited: bool = True
+    min_interval_s: float = field(
+        default=300.0,
+        metadata={"help": "our node emits at most one update per channel this often (CLN 300 s)"},
+    )
+    propagation_s: float = field(
+        default=600.0, metadata={"help": "seconds an accepted update takes to reach senders"}
+    )
+    rate_limited: bool = field(
+        default=True,
+        metadata={"help": "the network's token bucket drops updates beyond 2 a day (CLN gossipd)"},
+    )
 
 
 @dataclass

@@ -30,6 +30,7 @@ from lnopt.backends.sim import SimBackend
 from lnopt.sim.engine import SimParams, Simulation
 from lnopt.sim.metrics import RunResult
 from lnopt.sim.policy import Policy, PolicyContext
+from lnopt.sim.warmup import WarmupState
 from lnopt.sim.world import World
 
 GRID = (0, 25, 50, 100, 200, 400, 800, 1600, 3200)
@@ -70,15 +71,17 @@ def hindsight(
     context: PolicyContext,
     params: SimParams | None = None,
     *,
-    score_on: World | None = None,
+    warmup: WarmupState | None = None,
+    score_on: tuple[World, WarmupState | None] | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> Hindsight:
     """Search the best constant fee per channel on ``world``'s stream (see the module
-    docstring), and score the fees found on ``score_on``'s stream if given."""
+    docstring), every candidate starting from ``warmup``'s end as the policies it is compared
+    with do; then score the fees found on ``score_on`` (another stream and its warm-up)."""
     runs: list[tuple[dict[str, int], RunResult]] = []
 
     def evaluate(fees: dict[str, int]) -> RunResult:
-        result = Simulation(world, FixedFeesPolicy(context, fees), params).run()
+        result = Simulation(world, FixedFeesPolicy(context, fees), params, warmup=warmup).run()
         runs.append((fees, result))
         if progress is not None:
             earned = result.income_msat // 1000
@@ -99,7 +102,10 @@ def hindsight(
     fees = {scid: ppm if best[scid][0] > 0 else starting[scid] for scid, ppm in top_fees.items()}
     out_of_sample = None
     if score_on is not None:
-        out_of_sample = Simulation(score_on, FixedFeesPolicy(context, fees), params).run()
+        other, other_warmup = score_on
+        out_of_sample = Simulation(
+            other, FixedFeesPolicy(context, fees), params, warmup=other_warmup
+        ).run()
     return Hindsight(
         seed=world.seed,
         income_msat=top.income_msat,

@@ -6,9 +6,13 @@ cannot spend its channel reserve (1% of the capacity, BOLT 2's usual choice).
 
 Balances of other people's channels are unknown in reality; the simulation draws them. Their
 operators also manage them (rebalancing, swaps, new channels) in ways the simulation does not
-model path by path: :meth:`Ledger.relax` moves each of those channels part of the way back to
-its starting split, which keeps the network from draining in the direction of the demand.
-Our channels are never relaxed: only routing moves them.
+model path by path: :meth:`Ledger.relax` moves channels part of the way back to their starting
+split, which keeps the network from draining in the direction of the demand. Which channels
+relax is the liquidity rule's choice (:mod:`lnopt.sim.liquidity`): every channel alike, ours
+included, or everyone's but ours when our node must pay to rebalance.
+
+The ledger also counts what crossed each direction (:attr:`Ledger.moved_msat`), the traffic a
+competitor's fee policy reacts to (:mod:`lnopt.sim.competitors`).
 """
 
 from __future__ import annotations
@@ -31,7 +35,19 @@ class Ledger:
         self.start = self.side0.copy()
         self.reserve = topo.chan_cap * RESERVE_PPM // 1_000_000
         self.relaxed = np.ones(len(topo.chan_cap), dtype=bool)
-        self.relaxed[topo.our_chan] = False
+        self.moved_msat = np.zeros(topo.edge_count, dtype=np.int64)
+
+    def copy(self) -> Ledger:
+        """An independent ledger with the same balances (the topology is shared)."""
+        twin = Ledger(self.topo, self.start)
+        twin.side0 = self.side0.copy()
+        twin.relaxed = self.relaxed.copy()
+        twin.moved_msat = self.moved_msat.copy()
+        return twin
+
+    def relax_ours(self, relaxed: bool) -> None:
+        """Whether our node's channels relax like everyone's."""
+        self.relaxed[self.topo.our_chan] = relaxed
 
     def balance(self, chan: int, side: int) -> int:
         own = int(self.side0[chan])
@@ -57,9 +73,10 @@ class Ledger:
             self.side0[chan] -= amount_msat
         else:
             self.side0[chan] += amount_msat
+        self.moved_msat[edge] += amount_msat
 
     def relax(self, fraction: float) -> None:
-        """Move other people's channels ``fraction`` of the way back to their starting split."""
+        """Move the relaxed channels ``fraction`` of the way back to their starting split."""
         if fraction <= 0:
             return
         shift = np.rint((self.start - self.side0) * fraction).astype(np.int64)

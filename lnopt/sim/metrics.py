@@ -16,7 +16,7 @@ class RunResult:
     """One policy on one seed. Money in msat; shares in [0, 1]."""
 
     policy: str
-    seed: int
+    seed: int  # the world's
     income_msat: int  # fees our node earned
     forwards: int  # settled forwards through our node
     volume_msat: int  # amount forwarded out by our node
@@ -46,10 +46,27 @@ class RunResult:
     def parts_per_s(self) -> float:
         return self.parts / self.wall_s if self.wall_s > 0 else 0.0
 
+    stream_seed: int | None = None  # the payment stream's (None: the world seed's own stream)
+    stream: int = 0  # which of the world's streams (0, 1, ... K-1)
+    rebalance_cost_msat: int = 0  # fees our node paid for circular rebalances
+    rebalances: int = 0  # circular rebalances that settled
+    competitor_fee_changes: int = 0  # fee changes of the competing channels during the run
+
+    @property
+    def net_income_msat(self) -> int:
+        """Routing income less what rebalancing cost: what the node earned."""
+        return self.income_msat - self.rebalance_cost_msat
+
+    @property
+    def row(self) -> tuple[int, int]:
+        """``(world seed, stream)``: the runs of different policies with the same row are
+        paired (same world, same payments)."""
+        return (self.seed, self.stream)
+
     @property
     def capped_income_msat(self) -> int:
-        """Income with the best-paying 1% of payments capped (see :mod:`lnopt.sim.stats`)."""
-        return capped_income_msat(self.payment_income_msat)
+        """Net income with the best-paying 1% of payments capped (:mod:`lnopt.sim.stats`)."""
+        return capped_income_msat(self.payment_income_msat) - self.rebalance_cost_msat
 
     @property
     def payments_per_s(self) -> float:
@@ -59,6 +76,8 @@ class RunResult:
         """The figures compared across policies."""
         return {
             "income_sat": self.income_msat / 1000,
+            "rebalance_cost_sat": self.rebalance_cost_msat / 1000,
+            "net_income_sat": self.net_income_msat / 1000,
             "capped_income_sat": self.capped_income_msat / 1000,
             "forwards": float(self.forwards),
             "volume_btc": self.volume_msat / 1e11,
@@ -73,6 +92,8 @@ class RunResult:
 
 FIGURES = (
     "income_sat",
+    "rebalance_cost_sat",
+    "net_income_sat",
     "capped_income_sat",
     "forwards",
     "volume_btc",

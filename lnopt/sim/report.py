@@ -12,6 +12,8 @@ from lnopt.sim.stats import PairedRatio, paired_ratio, top_payment_share
 REFERENCE = "lnopt"
 _HEADERS = {
     "income_sat": "income sat",
+    "rebalance_cost_sat": "rebal. cost",
+    "net_income_sat": "net income",
     "capped_income_sat": "top 1% capped",
     "forwards": "forwards",
     "volume_btc": "volume BTC",
@@ -53,11 +55,13 @@ def _aligned(rows: list[list[str]]) -> list[str]:
 
 
 def paired(comparison: Comparison, *, capped: bool = False) -> dict[str, PairedRatio]:
-    """lnopt against each other policy, seed by seed (raw income, or with the top 1% capped)."""
+    """lnopt against each other policy, row by row (world seed and stream): net income (routing
+    income less rebalancing cost), raw or with the top 1% of payments capped."""
 
-    def incomes(policy: str) -> dict[int, int]:
+    def incomes(policy: str) -> dict[tuple[int, int], int]:
         return {
-            r.seed: r.capped_income_msat if capped else r.income_msat for r in comparison.of(policy)
+            r.row: r.capped_income_msat if capped else r.net_income_msat
+            for r in comparison.of(policy)
         }
 
     mine = incomes(REFERENCE)
@@ -74,7 +78,7 @@ def paired(comparison: Comparison, *, capped: bool = False) -> dict[str, PairedR
 def _ratio_cell(ratio: PairedRatio) -> str:
     return (
         f"{ratio.geometric_mean:.2f}x [{ratio.low:.2f}, {ratio.high:.2f}] "
-        f"won {ratio.wins}/{ratio.seed_count}"
+        f"won {ratio.wins}/{ratio.row_count}"
     )
 
 
@@ -83,11 +87,12 @@ def paired_lines(comparison: Comparison) -> list[str]:
     raw, capped = paired(comparison), paired(comparison, capped=True)
     if not raw:
         return []
-    rows = [["lnopt against", "income ratio [95% interval]", "top 1% of payments capped"]]
+    rows = [["lnopt against", "net income ratio [95% interval]", "top 1% of payments capped"]]
     rows += [[policy, _ratio_cell(raw[policy]), _ratio_cell(capped[policy])] for policy in raw]
     note = (
-        "income ratio: geometric mean over seeds of lnopt's income / the policy's, each seed "
-        "paired (same payments); interval: 95% bootstrap over seeds; won: seeds lnopt earned more"
+        "net income ratio: geometric mean over rows (world seed, stream) of lnopt's net income "
+        "(routing income less rebalancing cost) / the policy's, each row paired (same payments); "
+        "interval: 95% bootstrap over worlds; won: rows lnopt earned more"
     )
     return [*_aligned(rows), note]
 
@@ -95,9 +100,10 @@ def paired_lines(comparison: Comparison) -> list[str]:
 def verdict_lines(comparison: Comparison) -> list[str]:
     """What was run, lnopt against its strongest rival, and against the hindsight reference."""
     params = comparison.params
+    streams = f" x {params.streams} streams" if params.streams > 1 else ""
     lines = [
-        f"{len(params.seeds)} {_seed_range(params.seeds)}, {params.payments:,} payments over "
-        f"{params.days:g} days on "
+        f"{len(params.seeds)} {_seed_range(params.seeds)}{streams}, {params.payments:,} payments "
+        f"over {params.days:g} days (after a {params.warmup.days:g}-day warm-up) on "
         + (str(params.graph) if params.graph else f"a generated {params.nodes}-node network")
     ]
     raw = paired(comparison)
@@ -123,7 +129,9 @@ def verdict_lines(comparison: Comparison) -> list[str]:
             if figure:
                 by_seed[h.seed] = figure
         shares = [
-            r.income_msat / by_seed[r.seed] for r in comparison.of(REFERENCE) if r.seed in by_seed
+            r.income_msat / by_seed[r.seed]
+            for r in comparison.of(REFERENCE)
+            if r.stream == 0 and r.seed in by_seed
         ]
         if shares:
             share = Summary.of(shares)
@@ -160,15 +168,23 @@ def as_json(comparison: Comparison) -> dict[str, Any]:
             "graph": str(params.graph) if params.graph else None,
             "nodes": params.nodes,
             "seeds": list(params.seeds),
+            "streams": params.streams,
             "days": params.days,
             "payments": params.payments,
+            "warmup_days": params.warmup.days,
             "policies": list(params.policies),
         },
         "runs": [
             {
                 "policy": r.policy,
                 "seed": r.seed,
+                "stream": r.stream,
+                "stream_seed": r.stream_seed,
                 "income_msat": r.income_msat,
+                "rebalance_cost_msat": r.rebalance_cost_msat,
+                "net_income_msat": r.net_income_msat,
+                "rebalances": r.rebalances,
+                "competitor_fee_changes": r.competitor_fee_changes,
                 "capped_income_msat": r.capped_income_msat,
                 "payments_that_paid_us": len(r.payment_income_msat),
                 "top5_payment_share": top_payment_share(r.payment_income_msat),
@@ -210,6 +226,6 @@ def _paired_json(ratio: PairedRatio) -> dict[str, Any]:
         "high": ratio.high,
         "wins": ratio.wins,
         "losses": ratio.losses,
-        "seeds": list(ratio.seeds),
+        "rows": [list(row) for row in ratio.rows],
         "log_ratios": list(ratio.log_ratios),
     }

@@ -1,10 +1,12 @@
 """Paired statistics for comparing two fee policies over many seeds.
 
-Every policy of a seed sees the same payments, so the comparison is made seed by seed: the log
-of one policy's income over the other's. Their mean, exponentiated, is the geometric mean of
-the ratio; a percentile bootstrap over the seeds gives its 95% interval; and the seeds each side
-won are counted. A mean of incomes, or of ratios, lets one lucky seed speak for all of them;
-these figures do not.
+Every policy of a row, a ``(world seed, stream)`` pair, sees the same world and payments, so
+the comparison is made row by row: the log of one policy's income over the other's. Their mean,
+exponentiated, is the geometric mean of the ratio; a percentile bootstrap gives its 95%
+interval; and the rows each side won are counted. The bootstrap resamples worlds, each with all
+of its streams, since streams of one world share its network and demand (with one stream per
+world it resamples the rows). A mean of incomes, or of ratios, lets one lucky seed speak for
+all of them; these figures do not.
 
 Incomes are floored at :data:`FLOOR_MSAT` before the logarithm so that a seed on which one side
 earned nothing still counts (as a large loss or win) rather than as an infinity.
@@ -20,6 +22,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import TypeAlias
 
 import numpy as np
 
@@ -28,47 +31,50 @@ CONFIDENCE = 0.95
 RESAMPLES = 10_000
 CAP_QUANTILE = 0.99  # payments above this quantile of a run's earning payments are capped
 
+Row: TypeAlias = tuple[int, int]  # (world seed, stream)
+
 
 @dataclass(frozen=True, slots=True)
 class PairedRatio:
-    """``policy``'s income against ``reference``'s, seed by seed."""
+    """``policy``'s income against ``reference``'s, row by row."""
 
     policy: str
     reference: str
-    seeds: tuple[int, ...]
-    log_ratios: tuple[float, ...]  # ln((policy + floor) / (reference + floor)), per seed
+    rows: tuple[Row, ...]
+    log_ratios: tuple[float, ...]  # ln((policy + floor) / (reference + floor)), per row
     geometric_mean: float  # exp(mean log ratio)
     low: float  # the 95% bootstrap interval of the geometric mean
     high: float
-    wins: int  # seeds where policy earned more than reference
-    losses: int  # seeds where it earned less
+    wins: int  # rows where policy earned more than reference
+    losses: int  # rows where it earned less
 
     @property
-    def seed_count(self) -> int:
-        return len(self.seeds)
+    def row_count(self) -> int:
+        return len(self.rows)
 
 
 def paired_ratio(
     policy: str,
     reference: str,
-    policy_income_msat: Mapping[int, int],
-    reference_income_msat: Mapping[int, int],
+    policy_income_msat: Mapping[Row, int],
+    reference_income_msat: Mapping[Row, int],
     *,
     resamples: int = RESAMPLES,
     bootstrap_seed: int = 0,
 ) -> PairedRatio | None:
-    """The paired comparison over the seeds both ran on; None when they share no seed."""
-    seeds = tuple(sorted(policy_income_msat.keys() & reference_income_msat.keys()))
-    if not seeds:
+    """The paired comparison over the rows both ran on; None when they share no row."""
+    rows = tuple(sorted(policy_income_msat.keys() & reference_income_msat.keys()))
+    if not rows:
         return None
-    mine = np.array([policy_income_msat[s] for s in seeds], dtype=np.float64)
-    theirs = np.array([reference_income_msat[s] for s in seeds], dtype=np.float64)
+    mine = np.array([policy_income_msat[r] for r in rows], dtype=np.float64)
+    theirs = np.array([reference_income_msat[r] for r in rows], dtype=np.float64)
     logs = np.log((mine + FLOOR_MSAT) / (theirs + FLOOR_MSAT))
-    low, high = bootstrap_interval(logs, resamples=resamples, seed=bootstrap_seed)
+    worlds = [seed for seed, _ in rows]
+    low, high = bootstrap_interval(logs, groups=worlds, resamples=resamples, seed=bootstrap_seed)
     return PairedRatio(
         policy=policy,
         reference=reference,
-        seeds=seeds,
+        rows=rows,
         log_ratios=tuple(float(x) for x in logs),
         geometric_mean=math.exp(float(logs.mean())),
         low=math.exp(low),
@@ -79,15 +85,27 @@ def paired_ratio(
 
 
 def bootstrap_interval(
-    values: np.ndarray, *, resamples: int = RESAMPLES, seed: int = 0
+    values: np.ndarray,
+    *,
+    groups: Sequence[int] | None = None,
+    resamples: int = RESAMPLES,
+    seed: int = 0,
 ) -> tuple[float, float]:
-    """The percentile bootstrap interval (95%) of the mean of ``values``."""
-    if len(values) == 1:
-        only = float(values[0])
+    """The percentile bootstrap interval (95%) of the mean of ``values``.
+
+    With ``groups`` (one label per value) whole groups are resampled, each bringing all of its
+    values (a cluster bootstrap); without, each value is its own group.
+    """
+    labels = np.arange(len(values)) if groups is None else np.asarray(groups)
+    _, group_of = np.unique(labels, return_inverse=True)
+    sums = np.bincount(group_of, weights=values)
+    counts = np.bincount(group_of).astype(np.float64)
+    if len(sums) == 1:
+        only = float(sums[0] / counts[0])
         return only, only
     rng = np.random.default_rng(seed)
-    picks = rng.integers(0, len(values), size=(resamples, len(values)))
-    means = values[picks].mean(axis=1)
+    picks = rng.integers(0, len(sums), size=(resamples, len(sums)))
+    means = sums[picks].sum(axis=1) / counts[picks].sum(axis=1)
     tail = (1 - CONFIDENCE) / 2 * 100
     low, high = np.percentile(means, [tail, 100 - tail])
     return float(low), float(high)

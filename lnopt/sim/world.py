@@ -15,10 +15,11 @@ channel (it funded it to pay).
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 
 import numpy as np
 
-from lnopt.graph import NetworkGraph
+from lnopt.graph import GraphEdge, NetworkGraph
 from lnopt.model import ChannelPolicy
 from lnopt.sim.demand import DemandParams, PaymentStream, generate_payments, receive_weights
 from lnopt.sim.network import OurNode, join_network, median_policy
@@ -75,6 +76,16 @@ class World:
     def seed(self) -> int:
         return self.params.seed
 
+    @property
+    def stream_seed(self) -> int:
+        """The seed the payment stream was drawn from."""
+        return self.params.effective_stream_seed
+
+    @cached_property
+    def network_edges(self) -> tuple[GraphEdge, ...]:
+        """The graph's directions between other nodes, in the topology's edge order."""
+        return tuple(edge for edge in self.our.network.edges if edge.active)
+
 
 def build_world(network: NetworkGraph, params: WorldParams) -> World:
     """Join our node to ``network`` and draw balances and payments from ``params.seed``."""
@@ -102,7 +113,14 @@ def build_world(network: NetworkGraph, params: WorldParams) -> World:
         our=our,
         topo=topo,
         router=Router(topo),
-        stream=_draw_stream(our, topo, params),
+        stream=draw_stream(
+            topo,
+            network,
+            params,
+            seed=params.effective_stream_seed,
+            count=params.payments,
+            days=params.days,
+        ),
         start_side0_msat=_start_balances(topo, our, degrees, rng),
         median=median_policy(network),
     )
@@ -111,18 +129,36 @@ def build_world(network: NetworkGraph, params: WorldParams) -> World:
 def with_stream(world: World, stream_seed: int) -> World:
     """The same world (network, router and its caches, balances) with another payment stream."""
     params = replace(world.params, stream_seed=stream_seed)
-    return replace(world, params=params, stream=_draw_stream(world.our, world.topo, params))
+    stream = draw_stream(
+        world.topo,
+        world.our.network,
+        params,
+        seed=stream_seed,
+        count=params.payments,
+        days=params.days,
+    )
+    return replace(world, params=params, stream=stream)
 
 
-def _draw_stream(our: OurNode, topo: Topology, params: WorldParams) -> PaymentStream:
+def draw_stream(
+    topo: Topology,
+    network: NetworkGraph,
+    params: WorldParams,
+    *,
+    seed: int,
+    count: int,
+    days: float,
+) -> PaymentStream:
+    """``count`` payments over ``days`` drawn from ``seed``, the demand's shape from the world
+    seed: the world's own stream, another stream of the same world, or its warm-up."""
     nodes = topo.node_ids[: topo.us]
     return generate_payments(
         list(nodes),
-        [our.network.degree(n) for n in nodes],
+        [network.degree(n) for n in nodes],
         seed=params.seed,
-        stream_seed=params.effective_stream_seed,
-        count=params.payments,
-        days=params.days,
+        stream_seed=seed,
+        count=count,
+        days=days,
         params=params.demand,
         sender_params=params.senders,
         largest_channel_msat=_largest_channel(topo)[: topo.us].tolist(),
