@@ -15,11 +15,14 @@ the cost) among two kinds: the best path avoiding our node, read from the receiv
 tree, and the best path through our node, entering from peer ``i`` and leaving to peer ``j``:
 cost to reach ``i`` + ``i``'s fee into us + our fee (as this sender knows it) + cost from ``j``
 to the receiver, minimised over ``i != j`` in a few vector operations. Fuzz (CLN) scales each
-candidate's cost by its own factor drawn from the payment's key. If that path crosses a
-channel the sender's mission control penalises (:mod:`lnopt.sim.mission`), the sender searches
-the whole graph with the penalties added: penalties only raise costs, so a best path without
-penalised edges is still the best one, and the static trees serve every sender. A path that
-would visit a node twice is left to the full search.
+candidate's cost by its own factor drawn from the payment's key. First hops this payment
+already saw fail (or excluded for this part) are left out before that choice. If the chosen
+path crosses a channel the sender's mission control penalises (:mod:`lnopt.sim.mission`), the
+sender searches the whole graph with the penalties added: penalties only raise costs, so a
+best path without penalised edges is still the best one, and the static trees serve every
+sender. A path that would visit a node twice is left to the full search. Parts of one payment
+of the same amount bucket take the path a sibling took while no failure came in between (the
+sender's knowledge is the same), and tree paths are walked once and kept by the router.
 
 A path whose fees exceed the part's share of the payment's fee budget is not tried: the
 sender drops its most expensive hop and searches again. The attempt walks the path hop by hop.

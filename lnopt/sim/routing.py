@@ -17,8 +17,10 @@ our node are static: :meth:`Router.tree` gives, for a receiver and a bucket, eve
 reach the receiver and its next hop (one ``scipy.sparse.csgraph.dijkstra`` in C on the reversed
 graph, cached); :meth:`Router.peer_costs` does the same toward each of our peers at once. A
 sender then compares the best path avoiding us with the best path entering us from peer ``i``
-and leaving to peer ``j`` (vectorised over our channels) — see :mod:`lnopt.sim.payments`. A
-retry that must avoid failed channels runs one dijkstra from the sender on the whole graph
+and leaving to peer ``j`` (vectorised over our channels) — see :mod:`lnopt.sim.payments`.
+Paths read from a tree are walked once and kept (:meth:`Router.path_to`,
+:meth:`Router.path_to_peer`) until the tree is dropped. A retry whose cheapest tree path meets
+a failed or penalised channel runs one dijkstra from the sender on the whole graph
 (:meth:`Router.route_avoiding`). Parallel channels stay separate entries; dijkstra takes the
 cheapest.
 """
