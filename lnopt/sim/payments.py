@@ -15,11 +15,14 @@ the cost) among two kinds: the best path avoiding our node, read from the receiv
 tree, and the best path through our node, entering from peer ``i`` and leaving to peer ``j``:
 cost to reach ``i`` + ``i``'s fee into us + our fee (as this sender knows it) + cost from ``j``
 to the receiver, minimised over ``i != j`` in a few vector operations. Fuzz (CLN) scales each
-candidate's cost by its own factor drawn from the payment's key. If that path crosses a
-channel the sender's mission control penalises (:mod:`lnopt.sim.mission`), the sender searches
-the whole graph with the penalties added: penalties only raise costs, so a best path without
-penalised edges is still the best one, and the static trees serve every sender. A path that
-would visit a node twice is left to the full search.
+candidate's cost by its own factor drawn from the payment's key. First hops this payment
+already saw fail (or excluded for this part) are left out before that choice. If the chosen
+path crosses a channel the sender's mission control penalises (:mod:`lnopt.sim.mission`), the
+sender searches the whole graph with the penalties added: penalties only raise costs, so a
+best path without penalised edges is still the best one, and the static trees serve every
+sender. A path that would visit a node twice is left to the full search. Parts of one payment
+of the same amount bucket take the path a sibling took while no failure came in between (the
+sender's knowledge is the same), and tree paths are walked once and kept by the router.
 
 A path whose fees exceed the part's share of the payment's fee budget is not tried: the
 sender drops its most expensive hop and searches again. The attempt walks the path hop by hop.
@@ -233,17 +236,13 @@ class PaymentNetwork:
         per_part = self.senders.max_attempts_per_part
         per_payment = self.senders.max_attempts_per_payment
         penalties = self._penalties(payment, part)
-        path = self._first_path(payment, part)
-        if path is not None and penalties and any(edge in penalties for edge in path):
-            path = None
         tries = 0
         searches = 0
         while tries < per_part and payment.attempts < per_payment and searches < 4 * per_part:
             searches += 1
+            path = self._choose_path(payment, part, penalties)
             if path is None:
-                path = self._search_again(payment, part, penalties)
-                if path is None:
-                    return None
+                return None
             amounts = self._amounts(path, payment, part)
             unusable = self._beyond_limits(path, amounts)
             if unusable is None:
@@ -251,14 +250,12 @@ class PaymentNetwork:
             if unusable is not None:
                 part.excluded.add(unusable)
                 penalties[unusable] = np.inf
-                path = None
                 continue
             tries += 1
             payment.attempts += 1
             self.counters.attempts += 1
             if self._attempt(path, amounts, payment):
                 return path, amounts, part.amount_msat
-            path = None
             penalties = self._penalties(payment, part)
         return None
 
@@ -274,89 +271,23 @@ class PaymentNetwork:
             found[edge] = np.inf
         return found
 
-    def _spendable_first_hops(self, payment: _Payment, amount_msat: int) -> np.ndarray:
+    def _spendable_first_hops(
+        self, payment: _Payment, amount_msat: int, penalties: dict[int, float]
+    ) -> np.ndarray:
+        """The sender's outgoing edges that can carry the amount and are not excluded."""
         outgoing = self.topo.out_edges(payment.sender)
         spendable = self.ledger.spendable_many(outgoing)
         if self._held:
             spendable = spendable - np.array([self._held.get(int(e), 0) for e in outgoing])
         usable: np.ndarray = outgoing[spendable >= amount_msat]
+        if penalties:
+            usable = usable[[penalties.get(int(e), 0.0) != np.inf for e in usable]]
         return usable
 
-    def _first_path(self, payment: _Payment, part: _Part) -> list[int] | None:
-        topo, router = self.topo, self.router
-        b = part.bucket
-        usable = self._spendable_first_hops(payment, part.amount_msat)
-        if usable.size == 0:
-            return None
-        dist_r, next_r = router.tree(payment.receiver, b)
-        into_us = topo.e_dst[usable] == topo.us
-        plain = usable[~into_us]
-        best_cost = np.inf
-        best_path: list[int] | None = None
-        peers = len(topo.our_peer)
-        entry_cost = np.full(peers, np.inf)
-        entry_first = np.full(peers, -1, dtype=np.int64)
-        if plain.size:
-            firsts = topo.e_dst[plain]
-            costs = dist_r[firsts]
-            k = int(np.argmin(costs))
-            walk = router.walk(int(firsts[k]), next_r, b)
-            if np.isfinite(costs[k]) and walk is not None:
-                best_cost = float(costs[k]) + FIRST_HOP_COST
-                best_path = [int(plain[k]), *walk]
-            to_peer, _ = router.peer_costs(b)
-            reach = to_peer[firsts]
-            pick = np.argmin(reach, axis=0)
-            entry_cost = reach[pick, np.arange(peers)] + self._entry_costs(b)
-            entry_first = plain[pick]
-        for edge in usable[into_us]:
-            j = self._edge_to_ours[int(edge)]
-            entry_cost[j] = FIRST_HOP_COST
-            entry_first[j] = -2  # the sender is peer j itself
-        exit_cost = self._our_costs(b, payment.learned) + self._out_risk[b] + dist_r[topo.our_peer]
-        part.expected_cost = best_cost
-        if peers < 2:
-            return best_path
-        order = np.argsort(entry_cost)
-        i1, i2 = int(order[0]), int(order[1])
-        through = entry_cost[i1] + exit_cost
-        through[i1] = entry_cost[i2] + exit_cost[i1]
-        plain_score = best_cost
-        scores = through
-        if payment.fuzz is not None:
-            plain_score = best_cost * float(payment.fuzz[0])
-            scores = through * payment.fuzz[1:]
-        j = int(np.argmin(scores))
-        part.expected_cost = float(min(best_cost, through[j]))
-        if not scores[j] < plain_score:
-            return best_path
-        i = i1 if j != i1 else i2
-        path = self._through_us(payment, b, i, j, int(entry_first[i]), next_r)
-        return path if path is not None else best_path
-
-    def _through_us(
-        self, payment: _Payment, b: int, i: int, j: int, first: int, next_r: np.ndarray
-    ) -> list[int] | None:
-        topo, router = self.topo, self.router
-        if first == -2:
-            head: list[int] = []
-        else:
-            _, next_peer = router.peer_costs(b)
-            walk = router.walk(int(topo.e_dst[first]), next_peer[i], b)
-            if walk is None:
-                return None
-            head = [first, *walk]
-        tail = router.walk(int(topo.our_peer[j]), next_r, b)
-        if tail is None:
-            return None
-        path = [*head, int(topo.our_in[i]), int(topo.our_out[j]), *tail]
-        visited = [payment.sender, *(int(topo.e_dst[e]) for e in path)]
-        return path if len(set(visited)) == len(visited) else None
-
-    def _search_again(
+    def _choose_path(
         self, payment: _Payment, part: _Part, penalties: dict[int, float]
     ) -> list[int] | None:
-        """:meth:`_search`, reusing the path a sibling part found under the same knowledge.
+        """The path this part tries next: a sibling's, the first path, or a full search.
 
         Parts of one payment share what the sender learned: while no failure came in between,
         a sibling of the same amount bucket would find the same path, so it tries that one
@@ -370,20 +301,90 @@ class PaymentNetwork:
                 spendable = self.ledger.spendable(first) - self._held.get(first, 0)
                 if spendable >= part.amount_msat:
                     return found
-        path = self._search(payment, part, penalties)
+        usable = self._spendable_first_hops(payment, part.amount_msat, penalties)
+        if usable.size == 0:
+            return None
+        path = self._first_path(payment, part, usable)
+        if path is not None and penalties and any(edge in penalties for edge in path):
+            path = None
+        if path is None:
+            path = self._search(payment, part, penalties, usable)
         if path is not None and not part.excluded:
             payment.searched[key] = path
         return path
 
-    def _search(
-        self, payment: _Payment, part: _Part, penalties: dict[int, float]
+    def _first_path(self, payment: _Payment, part: _Part, usable: np.ndarray) -> list[int] | None:
+        """The cheapest path before penalties: avoiding us by the trees, or through us."""
+        topo, router = self.topo, self.router
+        b = part.bucket
+        dist_r, _ = router.tree(payment.receiver, b)
+        into_us = topo.e_dst[usable] == topo.us
+        plain = usable[~into_us]
+        best_cost, best_path = np.inf, None
+        peers = len(topo.our_peer)
+        entry_cost = np.full(peers, np.inf)
+        entry_first = np.full(peers, -1, dtype=np.int64)
+        if plain.size:
+            firsts = topo.e_dst[plain]
+            costs = dist_r[firsts]
+            k = int(np.argmin(costs))
+            walk = router.path_to(payment.receiver, b, int(firsts[k]))
+            if np.isfinite(costs[k]) and walk is not None:
+                best_cost = float(costs[k]) + FIRST_HOP_COST
+                best_path = [int(plain[k]), *walk]
+            to_peer, _ = router.peer_costs(b)
+            reach = to_peer[firsts]
+            pick = np.argmin(reach, axis=0)
+            entry_cost = reach[pick, np.arange(peers)] + self._entry_costs(b)
+            entry_first = plain[pick]
+        for edge in usable[into_us].tolist():
+            j = self._edge_to_ours[edge]
+            entry_cost[j] = FIRST_HOP_COST
+            entry_first[j] = -2  # the sender is peer j itself
+        if not np.isfinite(part.expected_cost):
+            part.expected_cost = best_cost
+        if peers < 2:
+            return best_path
+        exit_cost = self._our_costs(b, payment.learned) + self._out_risk[b] + dist_r[topo.our_peer]
+        order = np.argsort(entry_cost)
+        i1, i2 = int(order[0]), int(order[1])
+        through = entry_cost[i1] + exit_cost
+        through[i1] = entry_cost[i2] + exit_cost[i1]
+        plain_score = best_cost
+        scores = through
+        if payment.fuzz is not None:
+            plain_score = best_cost * float(payment.fuzz[0])
+            scores = through * payment.fuzz[1:]
+        j = int(np.argmin(scores))
+        part.expected_cost = min(part.expected_cost, float(through[j]))
+        if not scores[j] < plain_score:
+            return best_path
+        i = i1 if j != i1 else i2
+        path = self._through_us(payment, b, i, j, int(entry_first[i]))
+        return path if path is not None else best_path
+
+    def _through_us(
+        self, payment: _Payment, b: int, i: int, j: int, first: int
     ) -> list[int] | None:
-        usable = self._spendable_first_hops(payment, part.amount_msat)
-        first_hops = np.array(
-            [e for e in usable.tolist() if penalties.get(e, 0.0) != np.inf], dtype=np.int64
-        )
-        if first_hops.size == 0:
+        topo, router = self.topo, self.router
+        if first == -2:
+            head: list[int] = []
+        else:
+            walk = router.path_to_peer(i, b, int(topo.e_dst[first]))
+            if walk is None:
+                return None
+            head = [first, *walk]
+        tail = router.path_to(payment.receiver, b, int(topo.our_peer[j]))
+        if tail is None:
             return None
+        path = [*head, int(topo.our_in[i]), int(topo.our_out[j]), *tail]
+        visited = [payment.sender, *(int(topo.e_dst[e]) for e in path)]
+        return path if len(set(visited)) == len(visited) else None
+
+    def _search(
+        self, payment: _Payment, part: _Part, penalties: dict[int, float], usable: np.ndarray
+    ) -> list[int] | None:
+        """The cheapest path on the whole graph under the penalties (one dijkstra)."""
         b = part.bucket
         our_costs = self._our_costs(b, payment.learned) + self._out_risk[b]
         if payment.fuzz is not None:
@@ -393,7 +394,7 @@ class PaymentNetwork:
             payment.receiver,
             b,
             penalties=penalties,
-            first_hops=first_hops,
+            first_hops=usable,
             our_costs=our_costs,
             expected_cost=part.expected_cost,
         )

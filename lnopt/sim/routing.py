@@ -17,8 +17,10 @@ our node are static: :meth:`Router.tree` gives, for a receiver and a bucket, eve
 reach the receiver and its next hop (one ``scipy.sparse.csgraph.dijkstra`` in C on the reversed
 graph, cached); :meth:`Router.peer_costs` does the same toward each of our peers at once. A
 sender then compares the best path avoiding us with the best path entering us from peer ``i``
-and leaving to peer ``j`` (vectorised over our channels) — see :mod:`lnopt.sim.payments`. A
-retry that must avoid failed channels runs one dijkstra from the sender on the whole graph
+and leaving to peer ``j`` (vectorised over our channels) — see :mod:`lnopt.sim.payments`.
+Paths read from a tree are walked once and kept (:meth:`Router.path_to`,
+:meth:`Router.path_to_peer`) until the tree is dropped. A retry whose cheapest tree path meets
+a failed or penalised channel runs one dijkstra from the sender on the whole graph
 (:meth:`Router.route_avoiding`). Parallel channels stay separate entries; dijkstra takes the
 cheapest.
 """
@@ -119,6 +121,8 @@ class Router:
         self._trees: OrderedDict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = OrderedDict()
         self._max_trees = max_trees
         self._peer_costs: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        # walked tree paths: (receiver, b) -> start -> edges; (-1 - peer, b) for peer trees
+        self._walks: dict[tuple[int, int], dict[int, list[int] | None]] = {}
         self.dijkstra_runs = 0
         self.version = 0  # increases whenever other people's fees change
 
@@ -176,11 +180,14 @@ class Router:
         ]
         for key in stale:
             del self._trees[key]
+            self._walks.pop(key, None)
         dropped = len(stale)
         for b in list(self._peer_costs):
             dist, pred = self._peer_costs[b]
             if any(affected(dist[:, p], pred[p], weights[b]) for p in range(dist.shape[1])):
                 del self._peer_costs[b]
+                for p in range(dist.shape[1]):
+                    self._walks.pop((-1 - p, b), None)
                 dropped += 1
         return dropped
 
@@ -203,7 +210,8 @@ class Router:
         found = (dist.astype(np.float32), pred.astype(np.int32))
         self._trees[key] = found
         if len(self._trees) > self._max_trees:
-            self._trees.popitem(last=False)
+            evicted, _ = self._trees.popitem(last=False)
+            self._walks.pop(evicted, None)
         return found
 
     def peer_costs(self, b: int) -> tuple[np.ndarray, np.ndarray]:
@@ -233,6 +241,24 @@ class Router:
             node = step
             if len(path) > limit:
                 return None
+
+    def path_to(self, receiver: int, b: int, start: int) -> list[int] | None:
+        """The tree path from ``start`` to ``receiver`` avoiding our node (walked once)."""
+        walks = self._walks.setdefault((receiver, b), {})
+        if start in walks:
+            return walks[start]
+        _, nxt = self.tree(receiver, b)
+        found = walks[start] = self.walk(start, nxt, b)
+        return found
+
+    def path_to_peer(self, p: int, b: int, start: int) -> list[int] | None:
+        """The peer tree's path from ``start`` to our peer ``p`` (walked once)."""
+        walks = self._walks.setdefault((-1 - p, b), {})
+        if start in walks:
+            return walks[start]
+        _, nxt = self.peer_costs(b)
+        found = walks[start] = self.walk(start, nxt[p], b)
+        return found
 
     def route_avoiding(
         self,
