@@ -21,7 +21,7 @@ TUNED: dict[str, dict[str, str]] = {
     "feeadjuster": {"fee_ppm": "100", "adjustment_method": "hard"},
     "charge-lnd": {"min_fee_ppm": "50", "max_fee_ppm": "150"},
     "lndg": {"start_fee_ppm": "200"},
-    "lndmanage": {"target_sat_per_week": "25000"},
+    "lndmanage": {"target_sat_per_week": "100000"},
 }
 
 for _policy, _settings in TUNED.items():
