@@ -20,6 +20,7 @@ from lnopt.sim.policies import check_policies
 from lnopt.sim.report import as_json, table
 from lnopt.sim.scenario import Scenario, load_scenario
 from lnopt.sim.stats import parse_seeds
+from lnopt.sim.tune_command import add_tune_command
 
 # The demo runs several small seeds rather than one large one, so that it can show lnopt's
 # income against each policy with its interval inside two minutes on two cores.
@@ -87,6 +88,7 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:  # type: ignor
     )
     add_demo_arguments(demo)
     demo.set_defaults(handler=demo_main)
+    add_tune_command(commands, seeds=_seeds, progress=_stderr)
 
 
 def compare_main(args: argparse.Namespace) -> int:

@@ -1,31 +1,55 @@
-"""CLBOSS's fee setting: the competitors' median, times a balance and a price-theory multiplier.
+"""CLBOSS's fee setting: the competitors' median, times a size, a balance and a price multiplier.
 
-Re-implemented from ZmnSCPxj/clboss:
+Re-implemented from ZmnSCPxj/clboss at commit 90eaf441077c (2025-10-07, v0.15.1-2), the
+modules ``Boss/Mod/all.cpp`` installs for channel fees:
 
 - ``Boss/Mod/PeerCompetitorFeeMonitor`` (hourly, ``TimerRandomHourly``): for each peer, the
-  capacity-weighted median base fee and fee rate of the other channels into that peer;
-- ``Boss/Mod/ChannelFeeManager``: those medians times every modifier, rounded, 0 becomes 1;
+  capacity-weighted median base fee and fee rate of the other channels into that peer
+  (``Stats/WeightedMedian.hpp``: the first value, in order, at which twice the running weight
+  exceeds the total);
+- ``Boss/Mod/ChannelFeeManager``: those medians times every modifier, rounded; a fee rate of
+  0 becomes 1, a base fee of 0 is kept (``clboss-zerobasefee`` ``allow``, the default);
+- ``Boss/Mod/FeeModderBySize``: from gossip alone, our node's size (the capacity of the
+  ``listchannels`` entries it is the source of) against each competitor's (the other nodes
+  the peer has channels to): with ``worse`` and ``better`` the competitors smaller and larger
+  than us, ``pos = worse / (worse + better)``; below the middle the multiplier runs from 0.5
+  (``sqrt(0.5) ** 2``) to 1, above it from 1 to ``lim = max(2, 16 + ln(1 / competitors))``,
+  as ``x ** 2`` with ``x`` linear in ``pos``; recomputed daily (``TimerRandomDaily``);
 - ``Boss/Mod/FeeModderByBalance``: ``50 ** (0.5 - share)`` at the centre of the balance bin
-  the channel is in (bins of about 0.002 BTC, 4 to 50 of them), moving to a neighbouring bin
-  with the probabilities of the original, which blurs the exact balance;
+  the channel is in (bins of 0.002 BTC, 4 to 50 of them), moving to a neighbouring bin with
+  the probabilities of the original, which blurs the exact balance;
 - ``Boss/Mod/FeeModderByPriceTheory``: per peer, a shuffled deck of five price cards
   (centre -2 .. +2; multiplier 1.2 ** p, or 0.8 ** -p below 0); each card is played for 288
   ten-minute periods (2 days) and earns the fees forwarded out to that peer; when the deck is
   empty the best-earning card becomes the new centre (unless it earned nothing).
 
-``FeeModderBySize`` and ``FeeModderByForwarder`` are left out (they depend on the node's size
-relative to the whole network and on CLBOSS's own channel creation).
+Departures:
+
+- the hourly and daily timers fire on the hour and every 24 hours, not at random moments in
+  them;
+- when every competitor of a peer is exactly our size, upstream divides 0 by 0; the
+  multiplier is 1 here;
+- CLBOSS's rebalancers (``EarningsRebalancer``, ``JitRebalancer``) and its channel creation
+  and closing are not run: the simulated node cannot rebalance yet, and its channels are
+  fixed.
+
+``by_size`` (default true) is not an upstream option: ``clboss:by_size=false`` runs it without
+``FeeModderBySize``, to measure that module's effect.
 """
 
 from __future__ import annotations
 
+import enum
 import random
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 from lnopt.backends.sim import SimBackend
 from lnopt.graph import NetworkGraph
 from lnopt.model import Channel, ChannelPolicy, Forward
-from lnopt.sim.policy import Policy, PolicyContext, register_policy
+from lnopt.sim.baselines.clboss_size import SizeModder
+from lnopt.sim.baselines.settings import ConfiguredPolicy
+from lnopt.sim.policy import PolicyContext, register_policy
 
 PERIOD_S = 600.0
 CARD_LIFETIME = 288
@@ -33,6 +57,34 @@ MAX_STEP = 2
 BIN_SIZE_MSAT = 200_000_000  # 0.002 BTC
 MIN_BINS = 4
 MAX_BINS = 50
+SIZE_RESET_S = 86_400.0  # TimerRandomDaily
+
+
+class ZeroBaseFee(enum.Enum):
+    """``clboss-zerobasefee``."""
+
+    REQUIRE = "require"
+    ALLOW = "allow"
+    DISALLOW = "disallow"
+
+
+@dataclass(frozen=True)
+class ClbossSettings:
+    zero_base_fee: ZeroBaseFee = ZeroBaseFee.ALLOW
+    by_size: bool = True  # not upstream's: False leaves FeeModderBySize out, to measure it
+
+
+def final_fees(
+    median: ChannelPolicy, multiplier: float, zero_base_fee: ZeroBaseFee
+) -> tuple[int, int]:
+    """``ChannelFeeManager::perform``: (base msat, ppm) from the median and the modifiers."""
+    base = round(median.base_fee_msat * multiplier)
+    ppm = round(median.fee_ppm * multiplier)
+    if zero_base_fee is ZeroBaseFee.DISALLOW and base == 0:
+        base = 1
+    if zero_base_fee is ZeroBaseFee.REQUIRE:
+        base = 0
+    return base, ppm or 1
 
 
 def price_to_multiplier(price: int) -> float:
@@ -48,13 +100,13 @@ def balance_ratio(share: float) -> float:
 
 
 def weighted_median(values: list[tuple[int, int]]) -> int:
-    """The value at half the total weight of ``(value, weight)`` pairs."""
+    """The first value, in order, at which twice the running weight exceeds the total."""
     ordered = sorted(values)
     total = sum(weight for _, weight in ordered)
     running = 0
     for value, weight in ordered:
         running += weight
-        if 2 * running >= total:
+        if 2 * running > total:
             return value
     return ordered[-1][0]
 
@@ -139,7 +191,8 @@ class PriceTheory:
 
 
 @register_policy("clboss")
-class ClbossPolicy(Policy):
+class ClbossPolicy(ConfiguredPolicy):
+    settings: ClassVar[ClbossSettings] = ClbossSettings()
     interval_s = PERIOD_S
 
     def __init__(self, context: PolicyContext) -> None:
@@ -150,10 +203,14 @@ class ClbossPolicy(Policy):
         self._peer_of: dict[str, str] = {}
         self._periods = 0
         self._medians: tuple[NetworkGraph, dict[str, ChannelPolicy | None]] | None = None
+        self._size: SizeModder | None = None
+        self._size_reset_s = 0.0
 
     def start(self, backend: SimBackend, now_s: float) -> None:
         self._peer_of = {ch.short_channel_id: ch.peer_id for ch in backend.channels()}
-        self._set_fees(backend)
+        self._size = SizeModder(backend.node_info().node_id)
+        self._size_reset_s = now_s
+        self._set_fees(backend, now_s)
 
     def on_forward(self, backend: SimBackend, forward: Forward) -> None:
         peer = self._peer_of.get(forward.out_channel or "")
@@ -164,7 +221,7 @@ class ClbossPolicy(Policy):
         self._price.period(list(self._peer_of.values()))
         self._periods += 1
         if self._periods % 6 == 0:
-            self._set_fees(backend)
+            self._set_fees(backend, now_s)
 
     def _competitor_medians(self, backend: SimBackend) -> dict[str, ChannelPolicy | None]:
         """The surveyor's hourly result; recomputed whenever the gossip is re-read."""
@@ -175,15 +232,26 @@ class ClbossPolicy(Policy):
             self._medians = (graph, {p: competitor_median(graph, p, our_node) for p in peers})
         return self._medians[1]
 
-    def _set_fees(self, backend: SimBackend) -> None:
+    def _size_multiplier(self, backend: SimBackend, peer: str, now_s: float) -> float:
+        if self._size is None or not self.settings.by_size:
+            return 1.0
+        if now_s - self._size_reset_s >= SIZE_RESET_S:
+            self._size.reset()
+            self._size_reset_s = now_s
+        return self._size.multiplier(backend.gossip(), peer)
+
+    def _set_fees(self, backend: SimBackend, now_s: float) -> None:
         medians = self._competitor_medians(backend)
         for channel in backend.channels():
             median = medians.get(channel.peer_id)
             if median is None:
                 continue
-            multiplier = self._balance_multiplier(channel) * self._price.multiplier(channel.peer_id)
-            base = round(median.base_fee_msat * multiplier) or 1
-            ppm = round(median.fee_ppm * multiplier) or 1
+            multiplier = (
+                self._size_multiplier(backend, channel.peer_id, now_s)
+                * self._balance_multiplier(channel)
+                * self._price.multiplier(channel.peer_id)
+            )
+            base, ppm = final_fees(median, multiplier, self.settings.zero_base_fee)
             current = channel.our_policy
             if (current.base_fee_msat, current.fee_ppm) != (base, ppm):
                 backend.set_policy(
