@@ -25,7 +25,7 @@ from lnopt.errors import ConfigError
 from lnopt.sim.baselines.settings import spec_name
 from lnopt.sim.compare import CompareParams, Comparison, compare
 from lnopt.sim.policies import resolve_policy, settings_of
-from lnopt.sim.stats import FLOOR_MSAT, PairedRatio, paired_ratio
+from lnopt.sim.stats import FLOOR_MSAT, PairedRatio, Row, paired_ratio
 
 Settings = Mapping[str, str]  # setting name -> value as written in a policy name
 
@@ -118,8 +118,8 @@ def tune(params: TuneParams, *, progress: Callable[[str], None] | None = None) -
     return [_pick(policy, names[policy], comparison) for policy in params.policies]
 
 
-def _incomes(comparison: Comparison, name: str) -> dict[int, int]:
-    return {run.seed: run.income_msat for run in comparison.of(name)}
+def _incomes(comparison: Comparison, name: str) -> dict[Row, int]:
+    return {run.row: run.net_income_msat for run in comparison.of(name)}
 
 
 def _pick(policy: str, points: list[tuple[Settings, str]], comparison: Comparison) -> Tuning:
