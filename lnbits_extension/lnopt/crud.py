@@ -19,10 +19,10 @@ async def get_settings_document() -> dict:
 
 async def save_settings_document(document: dict) -> None:
     await db.execute(
-        f"""
+        """
         INSERT INTO lnopt.settings (id, document) VALUES (:id, :document)
         ON CONFLICT (id) DO UPDATE SET document = excluded.document,
-            updated_at = {db.timestamp_now}
+            updated_at = excluded.updated_at
         """,
         {"id": SETTINGS_ID, "document": json.dumps(document)},
     )

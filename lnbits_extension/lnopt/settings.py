@@ -40,9 +40,7 @@ def read_document(document: Any, data_folder: Path) -> ExtensionSettings:
         raise InvalidRequest("the settings must be a JSON object of setting names to values")
     unknown = sorted(str(name) for name in document if name not in ACCEPTED)
     if unknown:
-        raise InvalidRequest(
-            f"unknown setting {unknown[0]!r}; accepted: {', '.join(ACCEPTED)}"
-        )
+        raise InvalidRequest(f"unknown setting {unknown[0]!r}; accepted: {', '.join(ACCEPTED)}")
     options: dict[str, Any] = {}
     for name in SCALARS:
         value = document.get(key(name))

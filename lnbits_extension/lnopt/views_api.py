@@ -10,7 +10,7 @@ holds none (it reaches the node in-process).
 """
 
 from http import HTTPStatus
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, HTTPException
 from lnbits.decorators import check_admin, check_super_user
@@ -123,7 +123,7 @@ async def api_release(data: ReleaseRequest):
 
 
 @lnopt_ext_api.put("/settings", dependencies=change)
-async def api_change_settings(document: Any = Body(...)):
+async def api_change_settings(document: Annotated[Any, Body()]):
     """Checked by lnopt's readers, applied to the running service, then saved."""
     try:
         chosen = await engine.change_settings(document)
