@@ -16,7 +16,7 @@ try:
 except ImportError as exc:  # say what to install rather than a bare import error
     raise ImportError(
         "the lnopt extension needs the lnopt package in LNbits' Python environment: "
-        "pip install lnopt (see the extension's README)"
+        "install it there (see README.md, The LNbits extension)"
     ) from exc
 
 from .crud import db, get_settings_document

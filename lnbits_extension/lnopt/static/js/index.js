@@ -229,7 +229,7 @@ window.app = Vue.createApp({
     timeOptions() {
       return {
         responsive: true, maintainAspectRatio: false, animation: false, parsing: true,
-        scales: {x: {type: 'linear', ticks: {callback: v => new Date(v).toLocaleDateString()}}},
+        scales: {x: {type: 'linear', ticks: {callback: v => new Date(v).toLocaleString([], {month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit'})}}},
         plugins: {legend: {labels: {boxWidth: 12}}}
       }
     },
