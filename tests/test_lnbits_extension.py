@@ -165,7 +165,8 @@ def test_a_bad_setting_is_refused_by_name_and_nothing_changes(extension: Extensi
     assert extension.ok("GET", "settings") == before
 
 
-def advise(extension: Extension, tmp_path: Path) -> None:
+def advise(extension: Extension, tmp_path: Path) -> dict[str, tuple[int, int]]:
+    """Six channels, a graph of cheaper peers, advise mode; the node's fees before any run."""
     env = extension.env
     seed_node(env.folder, channels=6)
     graph = write_graph_file(tmp_path / "graph.json", env.folder)
@@ -174,14 +175,14 @@ def advise(extension: Extension, tmp_path: Path) -> None:
         "settings",
         {"mode": "advise", "graph_file": str(graph), "cooldown": 0, "max_changes_per_day": 100},
     )
+    return node_fees(env.folder)
 
 
 def test_score_approve_apply_and_roll_back_change_and_restore_the_nodes_fees(
     extension: Extension, tmp_path: Path
 ) -> None:
     env = extension.env
-    advise(extension, tmp_path)
-    before = node_fees(env.folder)
+    before = advise(extension, tmp_path)
     sets_before = len(node_state.read_state(env.folder)["set_log"])
 
     run = extension.ok("POST", "run")
@@ -235,8 +236,7 @@ def test_a_batch_is_rolled_back_whole_and_a_rejected_proposal_is_dropped(
     extension: Extension, tmp_path: Path
 ) -> None:
     env = extension.env
-    advise(extension, tmp_path)
-    before = node_fees(env.folder)
+    before = advise(extension, tmp_path)
     extension.ok("POST", "run")
     queued = extension.ok("GET", "recommend")["queued"]
     assert len(queued) >= 2

@@ -9,11 +9,14 @@ message. lnopt's refusals are answered with their message: 400 for a bad paramet
 holds none (it reaches the node in-process).
 """
 
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from http import HTTPStatus
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, HTTPException
 from lnbits.decorators import check_admin, check_super_user
+from pydantic import BaseModel
 
 from lnopt.errors import BackendError, ConfigError, InvalidRequest, LnoptError
 
@@ -37,12 +40,23 @@ def _status_of(exc: Exception) -> HTTPStatus:
     return HTTPStatus.INTERNAL_SERVER_ERROR
 
 
-async def _answer(work) -> Any:
-    """``work()`` in a worker thread; lnopt's refusals as HTTP errors with their message."""
+@contextmanager
+def _refusals() -> Iterator[None]:
+    """lnopt's refusals as HTTP errors with their message."""
     try:
-        return await engine.call(work)
+        yield
     except (LnoptError, EngineNotReady) as exc:
         raise HTTPException(_status_of(exc), str(exc)) from exc
+
+
+async def _answer(pending: Awaitable[Any]) -> Any:
+    with _refusals():
+        return await pending
+
+
+def _in_thread(work: Callable[[], Any]) -> Awaitable[Any]:
+    """``work()`` (a call of lnopt's methods) answered from a worker thread."""
+    return _answer(engine.call(work))
 
 
 # --- reads -----------------------------------------------------------------------------------
@@ -50,40 +64,38 @@ async def _answer(work) -> Any:
 
 @lnopt_ext_api.get("/status", dependencies=read)
 async def api_status():
-    return await _answer(engine.methods.status)
+    return await _in_thread(engine.methods.status)
 
 
 @lnopt_ext_api.get("/score", dependencies=read)
 async def api_score(channel: str | None = None):
-    return await _answer(lambda: engine.methods.score(channel))
+    return await _in_thread(lambda: engine.methods.score(channel))
 
 
 @lnopt_ext_api.get("/recommend", dependencies=read)
 async def api_recommend(channel: str | None = None):
-    return await _answer(lambda: engine.methods.recommend(channel))
+    return await _in_thread(lambda: engine.methods.recommend(channel))
 
 
 @lnopt_ext_api.get("/history", dependencies=read)
 async def api_history(channel: str | None = None, since: str | None = None, limit: str = "100"):
-    return await _answer(lambda: engine.methods.history(channel, since, limit))
+    return await _in_thread(lambda: engine.methods.history(channel, since, limit))
 
 
 @lnopt_ext_api.get("/report", dependencies=read)
 async def api_report(days: str = "7"):
-    return await _answer(lambda: engine.methods.report(days))
+    return await _in_thread(lambda: engine.methods.report(days))
 
 
 @lnopt_ext_api.get("/charts", dependencies=read)
 async def api_charts(days: str = "30"):
-    return await _answer(lambda: engine.methods.charts(days))
+    return await _in_thread(lambda: engine.methods.charts(days))
 
 
 @lnopt_ext_api.get("/settings", dependencies=read)
 async def api_settings():
-    try:
+    with _refusals():
         return document_of(engine.settings)
-    except EngineNotReady as exc:
-        raise HTTPException(_status_of(exc), str(exc)) from exc
 
 
 # --- changes ---------------------------------------------------------------------------------
@@ -91,44 +103,34 @@ async def api_settings():
 
 @lnopt_ext_api.post("/run", dependencies=change)
 async def api_run():
-    try:
-        return await engine.run_once()
-    except (LnoptError, EngineNotReady) as exc:
-        raise HTTPException(_status_of(exc), str(exc)) from exc
+    return await _answer(engine.run_once())
 
 
-@lnopt_ext_api.post("/apply", dependencies=change)
-async def api_apply(data: ApplyRequest):
-    return await _answer(lambda: engine.methods.apply(data.channel, data.dryrun))
+def _post_change(path: str, model: type[BaseModel], work: Callable[[Any], Any]) -> None:
+    """``POST path`` for the super user: its body read as ``model``, answered by
+    ``work(body)`` in a worker thread."""
+
+    async def route(data: model):  # type: ignore[valid-type]
+        return await _in_thread(lambda: work(data))
+
+    lnopt_ext_api.add_api_route(
+        path, route, methods=["POST"], dependencies=change, name=f"api{path.replace('/', '_')}"
+    )
 
 
-@lnopt_ext_api.post("/approve", dependencies=change)
-async def api_approve(data: ProposalRequest):
-    return await _answer(lambda: engine.methods.approve(data.proposal))
-
-
-@lnopt_ext_api.post("/reject", dependencies=change)
-async def api_reject(data: ProposalRequest):
-    return await _answer(lambda: engine.methods.reject(data.proposal))
-
-
-@lnopt_ext_api.post("/rollback", dependencies=change)
-async def api_rollback(data: RollbackRequest):
-    return await _answer(lambda: engine.methods.rollback(data.target, data.dryrun))
-
-
-@lnopt_ext_api.post("/release", dependencies=change)
-async def api_release(data: ReleaseRequest):
-    return await _answer(lambda: engine.methods.release(data.channel))
+_post_change("/apply", ApplyRequest, lambda data: engine.methods.apply(data.channel, data.dryrun))
+_post_change("/approve", ProposalRequest, lambda data: engine.methods.approve(data.proposal))
+_post_change("/reject", ProposalRequest, lambda data: engine.methods.reject(data.proposal))
+_post_change(
+    "/rollback", RollbackRequest, lambda data: engine.methods.rollback(data.target, data.dryrun)
+)
+_post_change("/release", ReleaseRequest, lambda data: engine.methods.release(data.channel))
 
 
 @lnopt_ext_api.put("/settings", dependencies=change)
 async def api_change_settings(document: Annotated[Any, Body()]):
     """Checked by lnopt's readers, applied to the running service, then saved."""
-    try:
-        chosen = await engine.change_settings(document)
-    except (LnoptError, EngineNotReady) as exc:
-        raise HTTPException(_status_of(exc), str(exc)) from exc
+    chosen = await _answer(engine.change_settings(document))
     shown = document_of(chosen)
     await save_settings_document(shown)
     return shown

@@ -14,6 +14,13 @@ const GUARD_FIELDS = [
   {key: 'cooldown', label: 'Cooldown (s)'}
 ]
 
+// What every table of the page shares; each names its row key, page size (0: one page), the
+// text when it is empty, and its columns.
+function tableOptions(rowKey, rowsPerPage, noDataLabel, columns) {
+  return {flat: true, dense: true, rowKey, columns, noDataLabel,
+    pagination: {rowsPerPage}, hidePagination: rowsPerPage === 0}
+}
+
 window.app = Vue.createApp({
   el: '#vue',
   mixins: [windowMixin],
@@ -32,7 +39,7 @@ window.app = Vue.createApp({
       settingsError: '',
       guardFields: GUARD_FIELDS,
       confirm: {show: false, title: '', changes: [], go: null},
-      channelColumns: [
+      channelTable: tableOptions('short_channel_id', 0, 'No channels scored yet', [
         {name: 'expand', label: '', field: 'short_channel_id'},
         {name: 'short_channel_id', label: 'Channel', field: 'short_channel_id', align: 'left'},
         {name: 'score', label: 'Score', field: 'score', sortable: true},
@@ -40,8 +47,8 @@ window.app = Vue.createApp({
         {name: 'fees', label: 'Fees now', field: 'current', align: 'left'},
         {name: 'action', label: 'Decision', field: 'action', align: 'left'},
         {name: 'reasons', label: 'Why', field: 'reasons', align: 'left'}
-      ],
-      historyColumns: [
+      ]),
+      historyTable: tableOptions('change_id', 20, 'lnopt has changed no fee yet', [
         {name: 'change_id', label: '#', field: 'change_id', align: 'left'},
         {name: 'batch_id', label: 'Batch', field: 'batch_id', align: 'left'},
         {name: 'created_at', label: 'When', field: 'created_at', align: 'left',
@@ -51,7 +58,7 @@ window.app = Vue.createApp({
         {name: 'new', label: 'After', field: 'new', align: 'left', format: v => this.policyText(v)},
         {name: 'status', label: 'Status', field: row => this.changeStatus(row), align: 'left'},
         {name: 'actions', label: '', field: 'change_id'}
-      ]
+      ])
     }
   },
   methods: {
