@@ -54,7 +54,7 @@ PLAYWRIGHT_STAMP := $(LNBITS_VENV)/.playwright-installed
 
 $(CHROMIUM):
 	$(SUDO) apt-get update
-	$(SUDO) apt-get install -y chromium
+	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium
 
 $(PLAYWRIGHT_STAMP): $(LNBITS_STAMP)
 	$(LNBITS_VENV)/bin/python -m pip install --quiet 'playwright>=1.45'
@@ -63,8 +63,11 @@ $(PLAYWRIGHT_STAMP): $(LNBITS_STAMP)
 
 browser: $(CHROMIUM) $(PLAYWRIGHT_STAMP)
 
+# PYTEST_ARGS picks tests, e.g. make pytest PYTEST_ARGS='tests/test_lnbits_extension*.py'
+PYTEST_ARGS ?=
+
 pytest: $(STAMP) $(LNBITS_STAMP) $(LNBITS_LNOPT_STAMP) $(CHROMIUM) $(PLAYWRIGHT_STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # The LNbits extension as a release archive LNbits' installer accepts (one top folder holding
 # config.json, as GitHub's release zips), and a manifest naming it with its sha256. Give
