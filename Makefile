@@ -3,7 +3,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck pytest bench clean lnbits-venv install-plugin mutation
+.PHONY: demo test lint typecheck pytest bench clean lnbits-venv install-plugin mutation \
+	browser extension-archive
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -16,8 +17,8 @@ demo: $(STAMP)
 	$(BIN)/python -m lnopt demo
 
 lint: $(STAMP)
-	$(BIN)/ruff check lnopt lnopt_plugin.py tests bench
-	$(BIN)/ruff format --check lnopt lnopt_plugin.py tests bench
+	$(BIN)/ruff check lnopt lnopt_plugin.py tests bench lnbits_extension contrib
+	$(BIN)/ruff format --check lnopt lnopt_plugin.py tests bench lnbits_extension contrib
 
 typecheck: $(STAMP)
 	$(BIN)/mypy lnopt lnopt_plugin.py
@@ -32,10 +33,49 @@ $(LNBITS_STAMP):
 	$(LNBITS_VENV)/bin/python -m pip install --quiet lnbits==1.6.2 'bitstring<5'
 	touch $(LNBITS_STAMP)
 
-lnbits-venv: $(LNBITS_STAMP)
+# lnopt itself in LNbits' venv, for the extension: the repository without its dependencies,
+# then those of lnopt's that LNbits lacks (pip keeps the versions LNbits pinned where they
+# satisfy lnopt's), and a check that nothing conflicts.
+LNBITS_LNOPT_STAMP := $(LNBITS_VENV)/.lnopt-installed
 
-pytest: $(STAMP) $(LNBITS_STAMP)
-	$(BIN)/python -m pytest
+$(LNBITS_LNOPT_STAMP): $(LNBITS_STAMP) requirements.txt pyproject.toml
+	$(LNBITS_VENV)/bin/python -m pip install --quiet --no-deps -e .
+	$(LNBITS_VENV)/bin/python -m pip install --quiet -r requirements.txt
+	$(LNBITS_VENV)/bin/python -m pip check
+	touch $(LNBITS_LNOPT_STAMP)
+
+lnbits-venv: $(LNBITS_STAMP) $(LNBITS_LNOPT_STAMP)
+
+# A real browser for the extension's pages: Debian's chromium, driven by Playwright from PyPI
+# (in LNbits' venv; never `playwright install`, the browser is the system's).
+CHROMIUM := /usr/bin/chromium
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+PLAYWRIGHT_STAMP := $(LNBITS_VENV)/.playwright-installed
+
+$(CHROMIUM):
+	$(SUDO) apt-get update
+	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium
+
+$(PLAYWRIGHT_STAMP): $(LNBITS_STAMP)
+	$(LNBITS_VENV)/bin/python -m pip install --quiet 'playwright>=1.45'
+	$(LNBITS_VENV)/bin/python -m pip check
+	touch $(PLAYWRIGHT_STAMP)
+
+browser: $(CHROMIUM) $(PLAYWRIGHT_STAMP)
+
+# PYTEST_ARGS picks tests, e.g. make pytest PYTEST_ARGS='tests/test_lnbits_extension*.py'
+PYTEST_ARGS ?=
+
+pytest: $(STAMP) $(LNBITS_STAMP) $(LNBITS_LNOPT_STAMP) $(CHROMIUM) $(PLAYWRIGHT_STAMP)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The LNbits extension as a release archive LNbits' installer accepts (one top folder holding
+# config.json, as GitHub's release zips), and a manifest naming it with its sha256. Give
+# ARCHIVE_URL, the address the archive will be served from.
+ARCHIVE_URL ?= http://127.0.0.1:8000/lnopt.zip
+
+extension-archive:
+	$(PYTHON) contrib/extension_archive.py --out dist --archive-url $(ARCHIVE_URL)
 
 test: lint typecheck pytest
 

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from lnopt import rpc
+from lnopt.charts import charts_json
 from lnopt.params import read_bool, read_int, read_path, read_short_channel_id, read_time
 from lnopt.service import ALL, Service
 from lnopt.service.targets import (
@@ -104,6 +105,13 @@ class Methods:
         if picture is not None:
             answer["png"] = str(optimizer.report_picture(picture, chosen))
         return answer
+
+    def charts(self, days: Any = 30) -> Any:
+        """The report's pictures as data, for the LNbits extension's pages (not one of
+        :data:`VERBS`): fee income and lnopt's fee changes, and each channel's local balance,
+        over the last days."""
+        chosen = read_int("days", days, minimum=1, maximum=REPORT_DAYS_MAX)
+        return charts_json(self._service().store, days=chosen, now_s=self._clock())
 
     def alerts(self, limit: Any = 20) -> Any:
         """The alerts lnopt delivered lately, newest first: kind, channel or peer, message."""

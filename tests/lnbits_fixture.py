@@ -5,7 +5,15 @@ The server runs in its own venv (``make lnbits-venv``, ``.venv-lnbits``) with Fa
 in a temporary data folder and the in-memory node of ``tests/lnbits_server/memory_node.py``.
 The set-up goes through LNbits' own API: the first install (the super user), an admin user,
 an ACL with Node read and write and its token (lnopt's least privilege), an ACL with Node read
-only, the admin user's node token, the super user's login token and a wallet's invoice key.
+only, the admin user's node token, the super user's login token and a wallet's invoice and
+admin keys.
+
+lnopt's LNbits extension (``lnbits_extension/lnopt``) is installed by folder, as an operator
+drops it in: copied into LNbits' default extensions path (``lnbits/extensions/lnopt``, here
+the installed package the working folder links to) before the server starts; LNbits finds,
+registers and migrates it, and the set-up enables it for the super user and the admin user
+through LNbits' own route (``PUT /api/v1/extension/lnopt/enable``). The engine it imports is
+the ``lnopt`` package installed into the LNbits venv (``make lnbits-venv``).
 """
 
 from __future__ import annotations
@@ -13,6 +21,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -31,6 +40,8 @@ from tests.lnbits_server import node_state
 REPO = Path(__file__).resolve().parents[1]
 LNBITS_PYTHON = REPO / ".venv-lnbits" / "bin" / "python"
 LAUNCHER = REPO / "tests" / "lnbits_server" / "launcher.py"
+EXTENSION = REPO / "lnbits_extension" / "lnopt"
+EXTENSION_ID = "lnopt"
 NODE_ACL = "/node/api/v1"
 MARKET_PPM = 100
 START_TIMEOUT_S = 120.0
@@ -53,7 +64,6 @@ class LnbitsServer:
         self.root = root
         self.data_folder = root / "data"
         self.data_folder.mkdir(parents=True, exist_ok=True)
-        (root / "extensions").mkdir(exist_ok=True)
         self.log_path = root / "lnbits.log"
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
@@ -73,6 +83,15 @@ class LnbitsServer:
         link = root / "lnbits"
         if not link.exists():
             link.symlink_to(package)
+        self.extension_dir = link / "extensions" / EXTENSION_ID
+
+    def install_extension(self) -> None:
+        """Copy the extension folder into LNbits' extensions path, replacing an older copy."""
+        shutil.rmtree(self.extension_dir, ignore_errors=True)
+        shutil.copytree(EXTENSION, self.extension_dir, ignore=shutil.ignore_patterns("__pycache__"))
+
+    def remove_extension(self) -> None:
+        shutil.rmtree(self.extension_dir, ignore_errors=True)
 
     def start(self) -> float:
         """Start and wait until it answers HTTP at all; returns the seconds that took."""
@@ -82,7 +101,7 @@ class LnbitsServer:
             "LNBITS_BACKEND_WALLET_CLASS": "FakeWallet",
             "LNBITS_ADMIN_UI": "true",
             "LNBITS_NODE_UI": "true",
-            "LNBITS_EXTENSIONS_PATH": str(self.root / "extensions"),
+            "LNBITS_EXTENSIONS_PATH": "lnbits",  # LNbits' default: ./lnbits/extensions
             "LNBITS_EXTENSIONS_MANIFESTS": "[]",
             "AUTH_HTTPS_ONLY": "false",
             "HOST": "127.0.0.1",
@@ -144,6 +163,8 @@ class Accounts:
     read_token: str  # the super user's ACL token, Node read only
     admin_node_token: str  # an admin user's ACL token, Node read and write
     invoice_key: str  # a wallet's invoice key
+    admin_key: str  # the same wallet's admin key
+    admin_login: str  # the admin user's login JWT
 
     def secrets(self) -> tuple[str, ...]:
         return tuple(
@@ -238,7 +259,19 @@ def set_up_accounts(base_url: str) -> Accounts:
                 client, admin_login, admin_password, "lnopt-admin", write=True
             ),
             invoice_key=str(wallets[0]["inkey"]),
+            admin_key=str(wallets[0]["adminkey"]),
+            admin_login=admin_login,
         )
+
+
+def enable_extension(base_url: str, login_token: str) -> None:
+    """Enable lnopt's extension for the account of ``login_token``, as LNbits' page does."""
+    response = httpx.put(
+        f"{base_url}/api/v1/extension/{EXTENSION_ID}/enable",
+        headers={"Authorization": f"Bearer {login_token}"},
+        timeout=30.0,
+    )
+    assert response.status_code == 200, response.text
 
 
 def set_node_ui(base_url: str, accounts: Accounts, enabled: bool) -> None:
@@ -272,11 +305,16 @@ def lnbits() -> Iterator[LnbitsEnv]:
     root = Path(tempfile.mkdtemp(prefix="lnopt-lnbits-"))
     server = LnbitsServer(root)
     seed_node(server.data_folder, channels=6)
+    server.install_extension()
     first_start_s = server.start()
     try:
-        yield LnbitsEnv(server, set_up_accounts(server.base_url), first_start_s)
+        accounts = set_up_accounts(server.base_url)
+        for login in (accounts.login_token, accounts.admin_login):
+            enable_extension(server.base_url, login)
+        yield LnbitsEnv(server, accounts, first_start_s)
     finally:
         server.stop()
+        server.remove_extension()
 
 
 # --- the node behind LNbits ------------------------------------------------------------------

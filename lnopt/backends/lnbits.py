@@ -16,6 +16,10 @@ What LNbits cannot give, :meth:`LnbitsBackend.limitations` says:
 Auth is a Bearer token, at best the super user's ACL token with Node read and write only;
 :meth:`LnbitsBackend.privilege_warnings` says where it can do more (see
 :mod:`lnopt.backends.lnbits_access`). The token is sent in a header and never logged.
+
+The node's logic (what is read, how fees are set and read back, what LNbits cannot give) lives
+in :class:`LnbitsNodeBackend`, over a :class:`NodeApi`: the REST API here, or LNbits' ``Node``
+object in the LNbits process itself (:mod:`lnopt.backends.lnbits_node`, for the extension).
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ import logging
 import threading
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any, Protocol
 
 import httpx
 
@@ -48,7 +53,14 @@ from lnopt.errors import BackendError, BackendRefused, GraphError, InvalidReques
 from lnopt.graph import GraphEdge, NetworkGraph
 from lnopt.model import Channel, ChannelPolicy, parse_short_channel_id
 
-__all__ = ["API", "FORWARD_HEURISTICS", "GOSSIP_HEURISTICS", "LnbitsBackend"]
+__all__ = [
+    "API",
+    "FORWARD_HEURISTICS",
+    "GOSSIP_HEURISTICS",
+    "LnbitsBackend",
+    "LnbitsNodeBackend",
+    "NodeApi",
+]
 
 log = logging.getLogger(__name__)
 
@@ -58,60 +70,67 @@ GOSSIP_HEURISTICS = ("centrality", "competitiveness", "peer_quality", "position"
 _UNKNOWN_CHANNEL = 404
 
 
-class LnbitsBackend(Backend):
-    """A node behind LNbits' node API."""
+class NodeApi(Protocol):
+    """LNbits' node API as lnopt uses it; every answer has the JSON shape of ``/node/api/v1``.
+    Errors are :mod:`lnopt.errors` errors; a refusal carries LNbits' HTTP status as its code."""
+
+    def info(self) -> Any: ...
+
+    def peers(self) -> Any: ...
+
+    def channels(self) -> Any: ...
+
+    def channel(self, lnbits_id: str) -> Any: ...
+
+    def set_fees(self, lnbits_id: str, *, fee_ppm: int, fee_base_msat: int) -> None: ...
+
+
+class _RestNodeApi:
+    """The node API over HTTP."""
+
+    def __init__(self, client: JsonHttpClient) -> None:
+        self._client = client
+
+    def info(self) -> Any:
+        return self._client.get(f"{API}/info")
+
+    def peers(self) -> Any:
+        return self._client.get(f"{API}/peers")
+
+    def channels(self) -> Any:
+        return self._client.get(f"{API}/channels")
+
+    def channel(self, lnbits_id: str) -> Any:
+        return self._client.get(f"{API}/channels/{lnbits_id}")
+
+    def set_fees(self, lnbits_id: str, *, fee_ppm: int, fee_base_msat: int) -> None:
+        body = {"fee_ppm": fee_ppm, "fee_base_msat": fee_base_msat}
+        self._client.request("PUT", f"{API}/channels/{lnbits_id}", json=body, idempotent=True)
+
+
+class LnbitsNodeBackend(Backend):
+    """A node behind LNbits, reached through ``api``."""
 
     name = "lnbits"
 
-    def __init__(
-        self,
-        base_url: str,
-        *,
-        token: str,
-        settings: HttpSettings | None = None,
-        graph_file: Path | None = None,
-        credential_warnings: Sequence[str] = (),
-        transport: httpx.BaseTransport | None = None,
-    ) -> None:
-        """``credential_warnings``: what the credential's keeper says of it (its age), told
-        with the privilege warnings."""
-        if not token:
-            raise InvalidRequest("the LNbits token is empty; give the ACL token lnopt should use")
-        self._claims = token_claims(token)
-        self._client = JsonHttpClient(
-            base_url,
-            service="LNbits",
-            headers=lambda: {"Authorization": f"Bearer {token}"},
-            settings=settings or HttpSettings(),
-            describe_refusal=describe_refusal,
-            transport=transport,
-        )
+    def __init__(self, api: NodeApi, *, graph_file: Path | None = None) -> None:
+        self._api = api
         self._graph_file = graph_file
         self._lock = threading.Lock()
         self._read: NodeChannels | None = None
         self._node_id: str | None = None
         self._file_graph: NetworkGraph | None = None
-        self._warnings: tuple[str, ...] | None = None
-        self._credential_warnings = tuple(credential_warnings)
-
-    @property
-    def calls(self) -> int:
-        """HTTP requests sent so far (retries included)."""
-        return self._client.calls
-
-    def close(self) -> None:
-        self._client.close()
 
     # --- reading ---------------------------------------------------------------------------
 
     def node_info(self) -> NodeInfo:
-        info = node_info_of(self._client.get(f"{API}/info"))
+        info = node_info_of(self._api.info())
         self._node_id = info.node_id
         return info
 
     def channels(self) -> Sequence[Channel]:
-        peers = connected_peers_of(self._client.get(f"{API}/peers"))
-        read = channels_of(self._client.get(f"{API}/channels"), peers)
+        peers = connected_peers_of(self._api.peers())
+        read = channels_of(self._api.channels(), peers)
         with self._lock:
             self._read = read
         if read.unpriced:
@@ -158,9 +177,10 @@ class LnbitsBackend(Backend):
                 f"{policy.fee_ppm} ppm for {short_channel_id}; give whole numbers >= 0"
             )
         lnbits_id = self._lnbits_id(short_channel_id)
-        body = {"fee_ppm": policy.fee_ppm, "fee_base_msat": policy.base_fee_msat}
         try:
-            self._client.request("PUT", f"{API}/channels/{lnbits_id}", json=body, idempotent=True)
+            self._api.set_fees(
+                lnbits_id, fee_ppm=policy.fee_ppm, fee_base_msat=policy.base_fee_msat
+            )
         except BackendRefused as exc:
             if exc.code in (400, 404):
                 raise BackendRefused(
@@ -185,7 +205,7 @@ class LnbitsBackend(Backend):
             cltv_delta=policy.cltv_delta,
         )
 
-    # --- what this backend cannot do, and its health ---------------------------------------
+    # --- what this backend cannot do ---------------------------------------
 
     def limitations(self) -> tuple[Limitation, ...]:
         found = [
@@ -224,29 +244,6 @@ class LnbitsBackend(Backend):
             )
         return tuple(found)
 
-    def health(self) -> BreakerStatus:
-        return self._client.breaker()
-
-    def privilege_warnings(self) -> tuple[str, ...]:
-        """Where the token can do more than Node read and write: its claims (a login token),
-        then one GET outside lnopt's ACL each (:data:`PROBES`); worked out once."""
-        if self._warnings is not None:
-            return self._credential_warnings + self._warnings
-        warnings = list(claims_warnings(self._claims))
-        for path, can in PROBES:
-            try:
-                self._client.get(path)
-            except BackendRefused:
-                continue  # refused, as it should be
-            except BackendError as exc:
-                log.info("event=lnbits_probe_failed path=%s error=%s", path, exc)
-                return self._credential_warnings + tuple(warnings)  # undecided: ask again
-            warnings.append(probe_warning(path, can))
-        for warning in warnings:
-            log.warning("event=lnbits_token_privilege warning=%s", warning)
-        self._warnings = tuple(warnings)
-        return self._credential_warnings + self._warnings
-
     # --- internals -------------------------------------------------------------------------
 
     def _channels_read(self) -> tuple[Channel, ...]:
@@ -281,7 +278,7 @@ class LnbitsBackend(Backend):
 
     def _policy_now(self, short_channel_id: str, lnbits_id: str) -> ChannelPolicy:
         where = f"LNbits {API}/channels/{lnbits_id}"
-        item = one_channel_of(self._client.get(f"{API}/channels/{lnbits_id}"), where)
+        item = one_channel_of(self._api.channel(lnbits_id), where)
         if item is None:
             raise BackendRefused(
                 f"LNbits has no channel {short_channel_id} (LNbits id {lnbits_id}) any more: "
@@ -304,3 +301,67 @@ class LnbitsBackend(Backend):
                 except (GraphError, OSError) as exc:
                     raise BackendError(f"the graph file {path} cannot be read: {exc}") from exc
             return self._file_graph
+
+
+class LnbitsBackend(LnbitsNodeBackend):
+    """A node behind LNbits' node API, over HTTP."""
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        token: str,
+        settings: HttpSettings | None = None,
+        graph_file: Path | None = None,
+        credential_warnings: Sequence[str] = (),
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        """``credential_warnings``: what the credential's keeper says of it (its age), told
+        with the privilege warnings."""
+        if not token:
+            raise InvalidRequest("the LNbits token is empty; give the ACL token lnopt should use")
+        self._claims = token_claims(token)
+        self._client = JsonHttpClient(
+            base_url,
+            service="LNbits",
+            headers=lambda: {"Authorization": f"Bearer {token}"},
+            settings=settings or HttpSettings(),
+            describe_refusal=describe_refusal,
+            transport=transport,
+        )
+        super().__init__(_RestNodeApi(self._client), graph_file=graph_file)
+        self._warnings: tuple[str, ...] | None = None
+        self._credential_warnings = tuple(credential_warnings)
+
+    @property
+    def calls(self) -> int:
+        """HTTP requests sent so far (retries included)."""
+        return self._client.calls
+
+    def close(self) -> None:
+        self._client.close()
+
+    # --- the HTTP client's health and the token's reach ------------------------------------
+
+    def health(self) -> BreakerStatus:
+        return self._client.breaker()
+
+    def privilege_warnings(self) -> tuple[str, ...]:
+        """Where the token can do more than Node read and write: its claims (a login token),
+        then one GET outside lnopt's ACL each (:data:`PROBES`); worked out once."""
+        if self._warnings is not None:
+            return self._credential_warnings + self._warnings
+        warnings = list(claims_warnings(self._claims))
+        for path, can in PROBES:
+            try:
+                self._client.get(path)
+            except BackendRefused:
+                continue  # refused, as it should be
+            except BackendError as exc:
+                log.info("event=lnbits_probe_failed path=%s error=%s", path, exc)
+                return self._credential_warnings + tuple(warnings)  # undecided: ask again
+            warnings.append(probe_warning(path, can))
+        for warning in warnings:
+            log.warning("event=lnbits_token_privilege warning=%s", warning)
+        self._warnings = tuple(warnings)
+        return self._credential_warnings + self._warnings

@@ -185,6 +185,16 @@ class ObservationTables(StoreBase):
             found.setdefault(row["short_channel_id"], []).append(ChannelObservation(**values))
         return found
 
+    def fee_totals(self, *, since_s: float) -> list[tuple[float, int]]:
+        """(observed_s, the node's fee total msat) of each run since ``since_s`` whose backend
+        reports the total, oldest first."""
+        rows = self._query(
+            "SELECT observed_s, fees_total_msat FROM node_observations WHERE observed_s >= ? "
+            "AND fees_total_msat IS NOT NULL ORDER BY observed_s",
+            (since_s,),
+        )
+        return [(float(row[0]), int(row[1])) for row in rows]
+
     def disconnected_since(self) -> dict[str, float]:
         """Per channel whose latest observations saw its peer disconnected: when the first of
         them was made (the start of the current disconnected stretch, as far as runs saw)."""
