@@ -28,7 +28,8 @@ from lnopt.sim.metrics import RunResult
 from lnopt.sim.network import generate_network, load_network
 from lnopt.sim.policies import check_policies, make_policy
 from lnopt.sim.policy import PolicyContext
-from lnopt.sim.warmup import WarmupParams, WarmupState, warm_up
+from lnopt.sim.warmup import WarmupParams, warm_up
+from lnopt.sim.warmup_state import WarmupState
 from lnopt.sim.world import World, WorldParams, build_world, with_stream
 
 logger = logging.getLogger(__name__)

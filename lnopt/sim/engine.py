@@ -16,7 +16,6 @@ import copy
 import math
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -31,10 +30,8 @@ from lnopt.sim.metrics import RunResult
 from lnopt.sim.node import OurNodeState
 from lnopt.sim.payments import Outcome, PaymentNetwork
 from lnopt.sim.policy import Policy
+from lnopt.sim.warmup_state import WarmupState
 from lnopt.sim.world import World
-
-if TYPE_CHECKING:
-    from lnopt.sim.warmup import WarmupState
 
 HOUR_S = 3600.0
 DAY_S = 86_400.0

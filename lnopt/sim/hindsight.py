@@ -30,7 +30,7 @@ from lnopt.backends.sim import SimBackend
 from lnopt.sim.engine import SimParams, Simulation
 from lnopt.sim.metrics import RunResult
 from lnopt.sim.policy import Policy, PolicyContext
-from lnopt.sim.warmup import WarmupState
+from lnopt.sim.warmup_state import WarmupState
 from lnopt.sim.world import World
 
 GRID = (0, 25, 50, 100, 200, 400, 800, 1600, 3200)

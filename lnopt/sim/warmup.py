@@ -16,18 +16,13 @@ samples start at zero when the scored period does.
 
 from __future__ import annotations
 
-import copy
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from lnopt.model import Forward
-from lnopt.sim.competitors import CompetitorMarket
 from lnopt.sim.engine import DAY_S, START_S, SimParams, Simulation
-from lnopt.sim.ledger import Ledger
-from lnopt.sim.mission import MissionControl
-from lnopt.sim.node import NodeCounters, OurNodeState
 from lnopt.sim.policy import Policy, PolicyContext
+from lnopt.sim.warmup_state import WarmupState
 from lnopt.sim.world import World, draw_stream
 
 WARMUP_SEED_OFFSET = 1 << 32  # the warm-up's payments: a stream of their own
@@ -45,29 +40,6 @@ class WarmupParams:
             "windows fee tools read twice over"
         },
     )
-
-
-@dataclass(frozen=True)
-class WarmupState:
-    """The end of a warm-up, which every policy's run copies (never changes)."""
-
-    ledger: Ledger
-    node: OurNodeState
-    mission: MissionControl
-    market: CompetitorMarket | None
-    payments: int
-
-    def node_copy(self) -> OurNodeState:
-        """Our node's state with its record, and counters back at zero for the scored period."""
-        shared: dict[int, object] = {id(f): f for f in self.node.forwards}  # immutable
-        node: OurNodeState = copy.deepcopy(self.node, shared)
-        node.counters = NodeCounters()
-        node.listeners = []
-        return node
-
-    @property
-    def forwards(self) -> tuple[Forward, ...]:
-        return tuple(self.node.forwards)
 
 
 class StartingFees(Policy):
