@@ -14,13 +14,13 @@ COMMAND = (
     "python -m lnopt sim tune --seeds 1-20 --payments 1000 --days 7 --nodes 3000 --workers 2 "
     "--write lnopt/sim/baselines/tuned.py"
 )
-DATE = "2026-12-01"
+DATE = "2026-12-02"
 
 TUNED: dict[str, dict[str, str]] = {
-    "static": {"fee_ppm": "100"},
-    "feeadjuster": {"fee_ppm": "100", "adjustment_method": "hard"},
-    "charge-lnd": {"min_fee_ppm": "50", "max_fee_ppm": "150"},
-    "lndg": {"start_fee_ppm": "200"},
+    "static": {"fee_ppm": "200"},
+    "feeadjuster": {"fee_ppm": "200", "adjustment_method": "soft"},
+    "charge-lnd": {"min_fee_ppm": "100", "max_fee_ppm": "300"},
+    "lndg": {"start_fee_ppm": "100"},
     "lndmanage": {"target_sat_per_week": "100000"},
 }
 
