@@ -184,33 +184,32 @@ def test_one_world_many_streams() -> None:
     assert (rebuilt.stream.senders == other.stream.senders).all()
 
 
-def test_set_edge_fees_changes_routes_and_drops_exactly_the_trees_it_affects(
-    tmp_path: Path,
-) -> None:
+def test_set_edge_fees_changes_routes_and_repairs_the_trees_it_affects(tmp_path: Path) -> None:
     # Given the cheap route is through us (X charges 1,000 ppm toward R, we charge 10)
     world = line_world(x_fee_ppm=1000, our_fee_ppm=10)
     topo, router = world.topo, world.router
     s, x, r = (topo.index[n] for n in (S, X, R))
     b = bucket_of(50_000_000)
-    router.tree(r, b)
-    router.tree(s, b)
+    before_r = router.tree(r, b)[0].copy()
+    before_s = router.tree(s, b)[0].copy()
     x_to_r = next(e for e in range(topo.others) if topo.e_src[e] == x and topo.e_dst[e] == r)
+    runs = router.dijkstra_runs
     # When X drops its fee to 0
-    dropped = router.set_edge_fees(np.array([x_to_r]), 0, 0)
-    # Then the tree toward R, which the cheaper edge undercuts, is dropped; the tree toward S,
-    # which never crosses X toward R, is kept
-    assert dropped == 1
-    assert (r, b) not in router._trees and (s, b) in router._trees
+    router.set_edge_fees(np.array([x_to_r]), 0, 0)
+    # Then the tree toward R is repaired without a new search: X is cheaper to leave, and
+    # so is everyone behind X; the tree toward S, which never crosses X toward R, is the same
+    after_r, nxt_r = router.tree(r, b)
+    assert router.dijkstra_runs == runs
+    assert after_r[x] < before_r[x] and nxt_r[x] == r
+    assert after_r[r] == 0.0
+    assert (router.tree(s, b)[0] == before_s).all()
     # and a payment now goes around us
     simulation = simulation_of(world, tmp_path)
     assert simulation.network.pay(s, r, 50_000_000, 60.0) is Outcome.SETTLED
     assert simulation.node.counters.forwards == 0
-    # and raising the fee again drops the tree toward R and the trees toward our peers (both
-    # use the edge; P2 is reached through R) and routes via us
-    router.tree(r, b)
-    assert b in router._peer_costs
-    assert router.set_edge_fees(np.array([x_to_r]), 0, 5000) == 2
-    assert (r, b) not in router._trees and b not in router._peer_costs
+    # and raising the fee again restores the tree toward R and routes via us
+    router.set_edge_fees(np.array([x_to_r]), 0, 5000)
+    assert router.tree(r, b)[0][x] > before_r[x]
     assert simulation.network.pay(s, r, 50_000_000, 61.0) is Outcome.SETTLED
     assert simulation.node.counters.forwards == 1
     # and our own fees cannot be set this way

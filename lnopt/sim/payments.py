@@ -40,6 +40,7 @@ import numpy as np
 
 from lnopt.model import ChannelPolicy, ForwardStatus
 from lnopt.sim.gossip import GossipModel
+from lnopt.sim.kernels import SENDER_IS_PEER, choose_first_path
 from lnopt.sim.ledger import Ledger
 from lnopt.sim.mission import MissionControl, SenderMemory
 from lnopt.sim.node import FailureReason, OurNodeState
@@ -47,7 +48,6 @@ from lnopt.sim.routing import (
     ATTEMPT_COST_MSAT,
     ATTEMPT_COST_PPM,
     BUCKET_AMOUNTS_MSAT,
-    FIRST_HOP_COST,
     Router,
     bucket_of,
     fee_cost,
@@ -97,7 +97,6 @@ class _Part:
     amount_msat: int
     bucket: int
     budget_msat: int
-    expected_cost: float = np.inf  # cost of the best path before any failure
     excluded: set[int] = field(default_factory=set)
 
 
@@ -134,6 +133,8 @@ class PaymentNetwork:
         self._out_risk = [router.risk(b, topo.our_out) for b in range(router.weights.shape[0])]
         self._known_cache: dict[int, tuple[int, np.ndarray]] = {}
         self._held: dict[int, int] = {}  # edge -> msat reserved by the current payment's parts
+        self._no_peer = np.zeros(len(topo.our_peer), dtype=bool)
+        self._no_fuzz = np.empty(0)
 
     # --- our fees as senders see them ----------------------------------------------------
 
@@ -317,57 +318,39 @@ class PaymentNetwork:
         """The cheapest path before penalties: avoiding us by the trees, or through us."""
         topo, router = self.topo, self.router
         b = part.bucket
-        dist_r, _ = router.tree(payment.receiver, b)
+        to_receiver, _ = router.tree(payment.receiver, b)
+        to_peer, _ = router.peer_costs(b)
         into_us = topo.e_dst[usable] == topo.us
         plain = usable[~into_us]
-        best_cost, best_path = np.inf, None
-        peers = len(topo.our_peer)
-        entry_cost = np.full(peers, np.inf)
-        entry_first = np.full(peers, -1, dtype=np.int64)
-        if plain.size:
-            firsts = topo.e_dst[plain]
-            costs = dist_r[firsts]
-            k = int(np.argmin(costs))
+        firsts = topo.e_dst[plain]
+        direct = self._no_peer
+        if into_us.any():
+            direct = direct.copy()
+            direct[[self._edge_to_ours[int(e)] for e in usable[into_us]]] = True
+        exit_cost = (
+            self._our_costs(b, payment.learned) + self._out_risk[b] + to_receiver[topo.our_peer]
+        )
+        fuzz = self._no_fuzz if payment.fuzz is None else payment.fuzz
+        choose = (firsts, to_receiver, to_peer, self._entry_costs(b), direct, exit_cost, fuzz)
+        k, i, j, first = choose_first_path(*choose, True)
+        plain_path = None
+        if k >= 0:
             walk = router.path_to(payment.receiver, b, int(firsts[k]))
-            if np.isfinite(costs[k]) and walk is not None:
-                best_cost = float(costs[k]) + FIRST_HOP_COST
-                best_path = [int(plain[k]), *walk]
-            to_peer, _ = router.peer_costs(b)
-            reach = to_peer[firsts]
-            pick = np.argmin(reach, axis=0)
-            entry_cost = reach[pick, np.arange(peers)] + self._entry_costs(b)
-            entry_first = plain[pick]
-        for edge in usable[into_us].tolist():
-            j = self._edge_to_ours[edge]
-            entry_cost[j] = FIRST_HOP_COST
-            entry_first[j] = -2  # the sender is peer j itself
-        if not np.isfinite(part.expected_cost):
-            part.expected_cost = best_cost
-        if peers < 2:
-            return best_path
-        exit_cost = self._our_costs(b, payment.learned) + self._out_risk[b] + dist_r[topo.our_peer]
-        order = np.argsort(entry_cost)
-        i1, i2 = int(order[0]), int(order[1])
-        through = entry_cost[i1] + exit_cost
-        through[i1] = entry_cost[i2] + exit_cost[i1]
-        plain_score = best_cost
-        scores = through
-        if payment.fuzz is not None:
-            plain_score = best_cost * float(payment.fuzz[0])
-            scores = through * payment.fuzz[1:]
-        j = int(np.argmin(scores))
-        part.expected_cost = min(part.expected_cost, float(through[j]))
-        if not scores[j] < plain_score:
-            return best_path
-        i = i1 if j != i1 else i2
-        path = self._through_us(payment, b, i, j, int(entry_first[i]))
-        return path if path is not None else best_path
+            if walk is None:
+                k, i, j, first = choose_first_path(*choose, False)
+            else:
+                plain_path = [int(plain[k]), *walk]
+        if j < 0:
+            return plain_path
+        entry = int(plain[first]) if first != SENDER_IS_PEER else SENDER_IS_PEER
+        path = self._through_us(payment, b, i, j, entry)
+        return path if path is not None else plain_path
 
     def _through_us(
         self, payment: _Payment, b: int, i: int, j: int, first: int
     ) -> list[int] | None:
         topo, router = self.topo, self.router
-        if first == -2:
+        if first == SENDER_IS_PEER:
             head: list[int] = []
         else:
             walk = router.path_to_peer(i, b, int(topo.e_dst[first]))
@@ -396,7 +379,6 @@ class PaymentNetwork:
             penalties=penalties,
             first_hops=usable,
             our_costs=our_costs,
-            expected_cost=part.expected_cost,
         )
 
     # --- amounts, limits, attempt ----------------------------------------------------------

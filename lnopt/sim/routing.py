@@ -12,22 +12,24 @@ usable only if the balance suffices.
 Amounts fall in half-decade buckets (3.2k, 10k, 31.6k... sat); costs are computed at each
 bucket's representative amount, while the fees actually paid use the exact amounts.
 
-Speed. Only our node's fees change during a run, so shortest-path trees on the graph *without*
-our node are static: :meth:`Router.tree` gives, for a receiver and a bucket, every node's cost to
-reach the receiver and its next hop (one ``scipy.sparse.csgraph.dijkstra`` in C on the reversed
-graph, cached); :meth:`Router.peer_costs` does the same toward each of our peers at once. A
-sender then compares the best path avoiding us with the best path entering us from peer ``i``
-and leaving to peer ``j`` (vectorised over our channels) — see :mod:`lnopt.sim.payments`.
-Paths read from a tree are walked once and kept (:meth:`Router.path_to`,
-:meth:`Router.path_to_peer`) until the tree is dropped. A retry whose cheapest tree path meets
-a failed or penalised channel runs one dijkstra from the sender on the whole graph
-(:meth:`Router.route_avoiding`). Parallel channels stay separate entries; dijkstra takes the
-cheapest.
+Speed. Shortest-path trees on the graph *without* our node change only when other people
+re-price (:meth:`Router.set_edge_fees`): :meth:`Router.tree` gives, for a receiver and a
+bucket, every node's cost to reach the receiver and its next hop (one
+``scipy.sparse.csgraph.dijkstra`` in C on the reversed graph, cached);
+:meth:`Router.peer_costs` does the same toward each of our peers at once. A cached tree that
+other people's fees changed since is brought up to date when it is next asked for, by
+:func:`~lnopt.sim.kernels.repair_trees`, which searches only where the changes reach. A sender
+then compares the best path avoiding us with the best path entering us from peer ``i`` and
+leaving to peer ``j`` (:func:`~lnopt.sim.kernels.choose_first_path`; see
+:mod:`lnopt.sim.payments`). Paths read from a tree are walked once and kept
+(:meth:`Router.path_to`, :meth:`Router.path_to_peer`) until the tree changes. A retry whose
+cheapest tree path meets a failed or penalised channel searches the whole graph from the
+sender (:meth:`Router.route_avoiding`, an A* search whose bound comes from the trees).
+Parallel channels stay separate entries; the searches take the cheapest.
 """
 
 from __future__ import annotations
 
-import itertools
 from collections import OrderedDict
 from collections.abc import Mapping
 
@@ -35,6 +37,7 @@ import numpy as np
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 
+from lnopt.sim.kernels import FIRST_HOP_COST, cheapest_path, repair_trees
 from lnopt.sim.topology import Topology
 
 # Upper bounds of the amount buckets, msat: 10^(6.5), 10^7, ... 10^9.5 (3.16k sat ... 3.16M sat).
@@ -42,7 +45,6 @@ BUCKET_BOUNDS_MSAT = np.array([10 ** (6.5 + 0.5 * k) for k in range(7)])
 BUCKET_AMOUNTS_MSAT = np.array([10 ** (6.25 + 0.5 * k) for k in range(8)])
 ATTEMPT_COST_MSAT = 100_000
 ATTEMPT_COST_PPM = 1_000
-FIRST_HOP_COST = 1e-6  # a usable first hop costs (almost) nothing
 
 
 def bucket_of(amount_msat: int) -> int:
@@ -105,6 +107,7 @@ class Router:
         n = topo.node_count
         others = np.arange(topo.others)
         self._reverse = _Csr(topo.e_dst[others], topo.e_src[others], others, n)
+        self._others_out = _Csr(topo.e_src[others], topo.e_dst[others], others, n)
         every = np.arange(topo.edge_count)
         self._forward = _Csr(topo.e_src, topo.e_dst, every, n)
         capacity = topo.chan_cap[topo.e_chan].astype(float)
@@ -114,33 +117,41 @@ class Router:
                 capacity, topo.e_max.astype(float), amount
             )
         self._reverse_data = self.weights[:, self._reverse.edges]
+        self._others_out_data = self.weights[:, self._others_out.edges]
+        self._reverse_matrices = [
+            self._reverse.matrix(self._reverse_data[b]) for b in range(len(BUCKET_AMOUNTS_MSAT))
+        ]
         self._forward_matrices = [
             self._forward.matrix(self.weights[b][self._forward.edges].copy())
             for b in range(len(BUCKET_AMOUNTS_MSAT))
         ]
-        self._trees: OrderedDict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = OrderedDict()
+        # (receiver, b) -> cost to the receiver, next hops, the version they are up to date with
+        self._trees: OrderedDict[tuple[int, int], tuple[np.ndarray, np.ndarray, int]] = (
+            OrderedDict()
+        )
         self._max_trees = max_trees
-        self._peer_costs: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        self._peer_costs: dict[int, tuple[np.ndarray, np.ndarray, int]] = {}
+        self._to_us: dict[int, tuple[np.ndarray, int]] = {}
         # walked tree paths: (receiver, b) -> start -> edges; (-1 - peer, b) for peer trees
         self._walks: dict[tuple[int, int], dict[int, list[int] | None]] = {}
+        self._changes: list[np.ndarray] = []  # edges between other nodes re-priced, by version
         self.dijkstra_runs = 0
+        self.repairs = 0
         self.version = 0  # increases whenever other people's fees change
 
-    def set_edge_fees(self, edges: np.ndarray, base_msat: np.ndarray, ppm: np.ndarray) -> int:
-        """Re-price other people's channel directions ``edges``; returns the trees dropped.
+    def set_edge_fees(self, edges: np.ndarray, base_msat: np.ndarray, ppm: np.ndarray) -> None:
+        """Re-price other people's channel directions ``edges``.
 
-        The topology's fees and every bucket's weights are updated, and exactly the cached
-        trees (and per-bucket peer trees) that may change are dropped: those using one of the
-        edges, or that one of the edges now undercuts (reaching its far end and crossing it is
-        no dearer than the tree's cost at its near end). Our own directions are priced by our
-        node's policy and refused here.
+        The topology's fees and every bucket's weights are updated at once; cached trees are
+        repaired when next asked for. Our own directions are priced by our node's policy and
+        refused here.
         """
         topo = self.topo
         edges = np.asarray(edges, dtype=np.int64).reshape(-1)
         base = np.broadcast_to(np.asarray(base_msat, dtype=np.int64), edges.shape)
         rate = np.broadcast_to(np.asarray(ppm, dtype=np.int64), edges.shape)
         if edges.size == 0:
-            return 0
+            return
         if ((edges < 0) | (edges >= topo.edge_count)).any():
             raise ValueError(f"edges must lie in [0, {topo.edge_count}), got {edges.tolist()}")
         if np.isin(edges, topo.our_out).any():
@@ -158,38 +169,34 @@ class Router:
             self._forward_matrices[b].data[self._forward.position[edges]] = self.weights[b, edges]
         inside = edges[edges < topo.others]
         self._reverse_data[:, self._reverse.position[inside]] = self.weights[:, inside]
+        self._others_out_data[:, self._others_out.position[inside]] = self.weights[:, inside]
+        for b, matrix in enumerate(self._reverse_matrices):
+            matrix.data[:] = self._reverse_data[b]
+        self._changes.append(inside)
         self.version += 1
-        return self._drop_trees_using(inside)
 
-    def _drop_trees_using(self, edges: np.ndarray) -> int:
+    def _repair(self, b: int, dist: np.ndarray, nxt: np.ndarray, since: int) -> np.ndarray:
+        """Bring trees (``dist`` n x T, ``nxt`` T x n) from version ``since`` up to date in
+        place; returns how many nodes moved in each."""
+        edges = np.unique(np.concatenate(self._changes[since:]))
         if edges.size == 0:
-            return 0
-        src, dst = self.topo.e_src[edges], self.topo.e_dst[edges]
-        weights = self.weights[:, edges]
-
-        def affected(dist: np.ndarray, nxt: np.ndarray, w: np.ndarray) -> bool:
-            used = nxt[src] == dst
-            through = dist[dst] + w
-            undercut = np.isfinite(through) & (through <= dist[src] * (1 + 1e-6) + 1e-6)
-            return bool((used | undercut).any())
-
-        stale = [
-            key
-            for key, (dist, nxt) in self._trees.items()
-            if affected(dist.astype(float), nxt, weights[key[1]])
-        ]
-        for key in stale:
-            del self._trees[key]
-            self._walks.pop(key, None)
-        dropped = len(stale)
-        for b in list(self._peer_costs):
-            dist, pred = self._peer_costs[b]
-            if any(affected(dist[:, p], pred[p], weights[b]) for p in range(dist.shape[1])):
-                del self._peer_costs[b]
-                for p in range(dist.shape[1]):
-                    self._walks.pop((-1 - p, b), None)
-                dropped += 1
-        return dropped
+            return np.zeros(nxt.shape[0], dtype=np.int64)
+        self.repairs += nxt.shape[0]
+        topo, inward, outward = self.topo, self._reverse, self._others_out
+        moved: np.ndarray = repair_trees(
+            outward.indptr,
+            outward.indices,
+            self._others_out_data[b],
+            inward.indptr,
+            inward.indices,
+            self._reverse_data[b],
+            topo.e_src[edges],
+            topo.e_dst[edges],
+            self.weights[b, edges],
+            dist,
+            nxt,
+        )
+        return moved
 
     def risk(self, b: int, edges: np.ndarray) -> np.ndarray:
         """The probability part of the cost of ``edges`` in bucket ``b``."""
@@ -203,27 +210,49 @@ class Router:
         found = self._trees.get(key)
         if found is not None:
             self._trees.move_to_end(key)
-            return found
-        matrix = self._reverse.matrix(self._reverse_data[b])
-        dist, pred = dijkstra(matrix, indices=receiver, return_predecessors=True)
+            dist, nxt, version = found
+            if version != self.version:
+                if self._repair(b, dist.reshape(-1, 1), nxt.reshape(1, -1), version).any():
+                    self._walks.pop(key, None)
+                self._trees[key] = (dist, nxt, self.version)
+            return dist, nxt
+        dist, pred = dijkstra(self._reverse_matrices[b], indices=receiver, return_predecessors=True)
         self.dijkstra_runs += 1
-        found = (dist.astype(np.float32), pred.astype(np.int32))
-        self._trees[key] = found
+        nxt = pred.astype(np.int32)
+        self._trees[key] = (dist, nxt, self.version)
         if len(self._trees) > self._max_trees:
             evicted, _ = self._trees.popitem(last=False)
             self._walks.pop(evicted, None)
-        return found
+        return dist, nxt
 
     def peer_costs(self, b: int) -> tuple[np.ndarray, np.ndarray]:
         """Cost from every node to each of our peers (n x P) and next hops (P x n)."""
         found = self._peer_costs.get(b)
         if found is None:
-            matrix = self._reverse.matrix(self._reverse_data[b])
-            dist, pred = dijkstra(matrix, indices=self.topo.our_peer, return_predecessors=True)
+            dist, pred = dijkstra(
+                self._reverse_matrices[b], indices=self.topo.our_peer, return_predecessors=True
+            )
             self.dijkstra_runs += 1
-            found = (np.ascontiguousarray(dist.T), pred.astype(np.int32))
+            found = (np.ascontiguousarray(dist.T), pred.astype(np.int32), self.version)
             self._peer_costs[b] = found
-        return found
+        to_peer, nxt, version = found
+        if version != self.version:
+            moved = self._repair(b, to_peer, nxt, version)
+            for p in np.flatnonzero(moved).tolist():
+                self._walks.pop((-1 - p, b), None)
+            self._peer_costs[b] = (to_peer, nxt, self.version)
+        return to_peer, nxt
+
+    def to_us(self, b: int) -> np.ndarray:
+        """Each node's cost to reach our node, by the cheapest of our peers (0 at ours)."""
+        found = self._to_us.get(b)
+        if found is None or found[1] != self.version:
+            topo = self.topo
+            entry = np.where(topo.our_in >= 0, self.weights[b][topo.our_in], np.inf)
+            cost = (self.peer_costs(b)[0] + entry).min(axis=1)
+            cost[topo.us] = 0.0
+            found = self._to_us[b] = (cost, self.version)
+        return found[0]
 
     def tree_edge(self, node: int, next_node: int, b: int) -> int:
         """The cheapest direction ``node -> next_node`` among those the trees use."""
@@ -269,17 +298,23 @@ class Router:
         penalties: Mapping[int, float],
         first_hops: np.ndarray,
         our_costs: np.ndarray,
-        expected_cost: float = np.inf,
     ) -> list[int] | None:
         """The cheapest path on the whole graph with ``penalties`` added to edges' costs.
 
         ``penalties`` maps edges to an added cost (infinite: the edge is not used);
         ``first_hops`` are the sender's usable outgoing edges (enough balance); ``our_costs``
-        the cost, as this sender knows our fees, of each of our outgoing directions. The search
-        first explores only up to a few times ``expected_cost`` (the cost of the best path
-        before the penalties), then, if the receiver is not within reach, everything.
+        the cost, as this sender knows our fees, of each of our outgoing directions.
+
+        The search's lower bound on the cost from a node to the receiver is the smaller of the
+        tree's (the cheapest path avoiding our node, without penalties) and, for paths through
+        us, the cost to reach our node plus the cheapest of our peers' costs to the receiver.
+        Penalties only add cost, so neither exceeds the true cost, and both are shortest-path
+        distances (plus a constant), so the bound is consistent along every edge.
         """
         forward, topo = self._forward, self.topo
+        to_receiver, _ = self.tree(receiver, b)
+        to_us = self.to_us(b)
+        onward = float(to_receiver[topo.our_peer].min(initial=np.inf))
         matrix = self._forward_matrices[b]
         data = matrix.data
         own = forward.position[topo.out_edges(sender)]
@@ -294,23 +329,10 @@ class Router:
             data[own] = np.inf
             data[forward.position[first_hops]] = FIRST_HOP_COST
             np.add.at(data, where, added)
-            limits = [1.5 * expected_cost, 4 * expected_cost] if np.isfinite(expected_cost) else []
-            for limit in [*limits, np.inf]:
-                dist, pred = dijkstra(matrix, indices=sender, return_predecessors=True, limit=limit)
-                self.dijkstra_runs += 1
-                if np.isfinite(dist[receiver]):
-                    return self._path(sender, receiver, pred, data)
-            return None
+            entries = cheapest_path(
+                matrix.indptr, matrix.indices, data, sender, receiver, to_receiver, to_us, onward
+            )
+            self.dijkstra_runs += 1
+            return forward.edges[entries].tolist() if entries.size else None
         finally:
             data[changed[::-1]] = saved[::-1]
-
-    def _path(self, sender: int, receiver: int, pred: np.ndarray, data: np.ndarray) -> list[int]:
-        forward = self._forward
-        nodes = [receiver]
-        while nodes[-1] != sender:
-            nodes.append(int(pred[nodes[-1]]))
-        nodes.reverse()
-        path: list[int] = []
-        for u, v in itertools.pairwise(nodes):
-            path.append(forward.cheapest(u, v, data))
-        return path

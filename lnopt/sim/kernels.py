@@ -1,0 +1,333 @@
+"""The simulator's inner loops that numpy cannot express in a few array operations, compiled
+with numba: two graph searches scipy does not offer, and a sender's choice of its first path.
+
+**Repairing trees** (:func:`repair_trees`). A tree toward a root gives every node its cost to
+the root (``dist``) and its next hop (``nxt``, -9999 at the root and where the root is out of
+reach), as ``scipy.sparse.csgraph.dijkstra`` on the reversed graph returns them. When other
+people re-price their channels, a few hundred edges change weight and most cached trees are
+touched somewhere, yet only a part of each tree is wrong. The repair fixes exactly that part
+(the dynamic shortest-path repair of Ramalingam and Reps, 1996):
+
+1. the nodes whose path to the root crosses a changed edge lose their cost (it may have risen);
+2. each of them takes its best cost through a neighbour whose cost still holds, and each node
+   a changed edge now undercuts takes the cheaper cost through that edge;
+3. a Dijkstra search started from those nodes spreads the new costs upstream, as far as they
+   reach and no further.
+
+The result is the tree a new search gives, up to the choice between paths of equal cost.
+
+**One path** (:func:`cheapest_path`): an A* search from a source that stops when the target
+is reached. Its lower bound on the cost still to go comes from the cached trees (the cost to
+the target and to each of our peers on the graph without penalties), which are nearly exact,
+so it explores little beyond the path itself, where scipy's Dijkstra explores the whole graph.
+It returns the path as adjacency entries, the cheapest of parallel channels included.
+
+**The first path** (:func:`choose_first_path`): the choice between the best path avoiding our
+node and the best path through it, as :mod:`lnopt.sim.payments` describes it.
+
+Weights must be positive (every edge's cost has a fee or risk part above zero).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+NO_HOP = -9999  # scipy's predecessor for the root and unreachable nodes
+FIRST_HOP_COST = 1e-6  # a usable first hop costs (almost) nothing
+SENDER_IS_PEER = -2  # the first hop of a path through us when the sender is the entry peer
+
+
+@njit(cache=True, nogil=True)
+def _heap_push(keys: np.ndarray, nodes: np.ndarray, size: int, key: float, node: int) -> int:
+    i = size
+    while i > 0:
+        parent = (i - 1) >> 1
+        if keys[parent] <= key:
+            break
+        keys[i] = keys[parent]
+        nodes[i] = nodes[parent]
+        i = parent
+    keys[i] = key
+    nodes[i] = node
+    return size + 1
+
+
+@njit(cache=True, nogil=True)
+def _heap_pop(keys: np.ndarray, nodes: np.ndarray, size: int) -> int:
+    """Remove the smallest entry (read it at index 0 first); returns the new size."""
+    size -= 1
+    if size == 0:
+        return 0
+    key, node = keys[size], nodes[size]
+    i = 0
+    while True:
+        child = 2 * i + 1
+        if child >= size:
+            break
+        if child + 1 < size and keys[child + 1] < keys[child]:
+            child += 1
+        if keys[child] >= key:
+            break
+        keys[i] = keys[child]
+        nodes[i] = nodes[child]
+        i = child
+    keys[i] = key
+    nodes[i] = node
+    return size
+
+
+@njit(cache=True, nogil=True)
+def repair_trees(
+    out_ptr: np.ndarray,
+    out_node: np.ndarray,
+    out_weight: np.ndarray,
+    in_ptr: np.ndarray,
+    in_node: np.ndarray,
+    in_weight: np.ndarray,
+    changed_src: np.ndarray,
+    changed_dst: np.ndarray,
+    changed_weight: np.ndarray,
+    dist: np.ndarray,
+    nxt: np.ndarray,
+) -> np.ndarray:
+    """Update ``T`` trees in place: ``dist`` (n x T, float64) and ``nxt`` (T x n, int32).
+
+    ``out_*`` is the graph's adjacency by source (``out_node[k]`` the far end of node ``v``'s
+    ``k``-th edge for ``k`` in ``out_ptr[v]:out_ptr[v + 1]``), ``in_*`` by destination, both
+    with the current weights; ``changed_*`` are the edges whose weight changed since the trees
+    were computed, with their current weights. Returns how many nodes changed in each tree.
+    """
+    n, trees = dist.shape
+    state = np.empty(n, dtype=np.int8)
+    chain = np.empty(n, dtype=np.int64)
+    # every node enters the heap at most once as a seed, and once per edge into it after
+    capacity = in_node.shape[0] + n + changed_src.shape[0] + 1
+    keys = np.empty(capacity)
+    nodes = np.empty(capacity, dtype=np.int64)
+    moved = np.zeros(trees, dtype=np.int64)
+    for t in range(trees):
+        moved[t] = _repair_one(
+            out_ptr,
+            out_node,
+            out_weight,
+            in_ptr,
+            in_node,
+            in_weight,
+            changed_src,
+            changed_dst,
+            changed_weight,
+            dist[:, t],
+            nxt[t],
+            state,
+            chain,
+            keys,
+            nodes,
+        )
+    return moved
+
+
+@njit(cache=True, nogil=True)
+def _repair_one(
+    out_ptr: np.ndarray,
+    out_node: np.ndarray,
+    out_weight: np.ndarray,
+    in_ptr: np.ndarray,
+    in_node: np.ndarray,
+    in_weight: np.ndarray,
+    changed_src: np.ndarray,
+    changed_dst: np.ndarray,
+    changed_weight: np.ndarray,
+    dist: np.ndarray,
+    nxt: np.ndarray,
+    state: np.ndarray,
+    chain: np.ndarray,
+    keys: np.ndarray,
+    nodes: np.ndarray,
+) -> int:
+    n = dist.shape[0]
+    # 1. nodes whose path crosses a changed edge: marked at the edge, then down the tree
+    state[:] = 0  # 0 unknown, 1 holds, 2 lost its cost (or changed)
+    for k in range(changed_src.shape[0]):
+        if nxt[changed_src[k]] == changed_dst[k]:
+            state[changed_src[k]] = 2
+    for start in range(n):
+        length = 0
+        v = start
+        while state[v] == 0:
+            if nxt[v] < 0:
+                state[v] = 1
+                break
+            chain[length] = v
+            length += 1
+            v = nxt[v]
+        verdict = state[v]
+        for i in range(length):
+            state[chain[i]] = verdict
+    size = 0
+    changed = 0
+    for v in range(n):
+        if state[v] != 2:
+            continue
+        changed += 1
+        best, hop = np.inf, NO_HOP
+        for k in range(out_ptr[v], out_ptr[v + 1]):
+            u = out_node[k]
+            if state[u] != 2 and out_weight[k] + dist[u] < best:
+                best, hop = out_weight[k] + dist[u], u
+        dist[v], nxt[v] = best, hop
+        if hop != NO_HOP:
+            size = _heap_push(keys, nodes, size, best, v)
+    # 2. nodes a changed edge now undercuts
+    for k in range(changed_src.shape[0]):
+        v, u = changed_src[k], changed_dst[k]
+        if state[v] != 2 and state[u] != 2 and changed_weight[k] + dist[u] < dist[v]:
+            dist[v], nxt[v] = changed_weight[k] + dist[u], u
+            changed += 1
+            size = _heap_push(keys, nodes, size, dist[v], v)
+    # 3. the new costs spread upstream
+    while size > 0:
+        d, u = keys[0], nodes[0]
+        size = _heap_pop(keys, nodes, size)
+        if d > dist[u]:
+            continue
+        for k in range(in_ptr[u], in_ptr[u + 1]):
+            x = in_node[k]
+            candidate = d + in_weight[k]
+            if candidate < dist[x]:
+                if state[x] != 2:
+                    changed += 1
+                    state[x] = 2
+                dist[x], nxt[x] = candidate, u
+                size = _heap_push(keys, nodes, size, candidate, x)
+    return changed
+
+
+@njit(cache=True, nogil=True)
+def cheapest_path(
+    ptr: np.ndarray,
+    node: np.ndarray,
+    weight: np.ndarray,
+    source: int,
+    target: int,
+    floor_a: np.ndarray,
+    floor_b: np.ndarray,
+    offset_b: float,
+) -> np.ndarray:
+    """The adjacency entries (``ptr``/``node``/``weight`` by source node, as in a CSR matrix)
+    of the cheapest path ``source -> target``, in order; empty if the target is out of reach.
+
+    The search is A*: ``min(floor_a[v], floor_b[v] + offset_b)`` must never exceed the cost
+    from ``v`` to the target, and never exceed an edge's weight plus the same bound at its far
+    end (then the first path found is the cheapest). Nodes whose bound is infinite cannot reach
+    the target and are not explored. Entries of infinite weight are never used.
+    """
+    n = ptr.shape[0] - 1
+    cost = np.full(n, np.inf)
+    via = np.full(n, -1, dtype=np.int64)  # the entry the cheapest path arrives by
+    done = np.zeros(n, dtype=np.bool_)
+    keys = np.empty(node.shape[0] + 1)
+    nodes = np.empty(node.shape[0] + 1, dtype=np.int64)
+    cost[source] = 0.0
+    size = _heap_push(keys, nodes, 0, 0.0, source)
+    while size > 0:
+        u = nodes[0]
+        size = _heap_pop(keys, nodes, size)
+        if done[u]:
+            continue
+        done[u] = True
+        if u == target:
+            break
+        for k in range(ptr[u], ptr[u + 1]):
+            v = node[k]
+            candidate = cost[u] + weight[k]
+            if candidate < cost[v] and not done[v]:
+                bound = min(floor_a[v], floor_b[v] + offset_b)
+                if bound == np.inf:
+                    continue
+                cost[v] = candidate
+                via[v] = k
+                size = _heap_push(keys, nodes, size, candidate + bound, v)
+    if not done[target] or target == source:
+        return np.empty(0, dtype=np.int64)
+    hops = 0
+    v = target
+    while v != source:
+        hops += 1
+        v = node_of_entry(ptr, via[v])
+    path = np.empty(hops, dtype=np.int64)
+    v = target
+    for h in range(hops - 1, -1, -1):
+        path[h] = via[v]
+        v = node_of_entry(ptr, via[v])
+    return path
+
+
+@njit(cache=True, nogil=True)
+def node_of_entry(ptr: np.ndarray, entry: int) -> int:
+    """The source node of adjacency entry ``entry`` (the row whose range holds it)."""
+    return int(np.searchsorted(ptr, entry, side="right")) - 1
+
+
+@njit(cache=True, nogil=True)
+def choose_first_path(
+    firsts: np.ndarray,
+    to_receiver: np.ndarray,
+    to_peer: np.ndarray,
+    entry_in: np.ndarray,
+    direct: np.ndarray,
+    exit_cost: np.ndarray,
+    fuzz: np.ndarray,
+    plain_usable: bool,
+) -> tuple[int, int, int, int]:
+    """The sender's first path: ``(k, i, j, first)``.
+
+    ``firsts`` are the far ends of the sender's usable first hops that do not enter our node;
+    ``to_receiver`` every node's cost to the receiver avoiding us, ``to_peer`` (n x P) to each
+    of our peers; ``entry_in[i]`` the cost of peer ``i``'s channel into us (infinite if none);
+    ``direct[i]`` whether the sender is peer ``i`` with a usable channel into us;
+    ``exit_cost[j]`` our fee toward peer ``j`` as the sender knows it, its risk and ``j``'s
+    cost to the receiver; ``fuzz`` the cost factors (empty: none), ``[0]`` for the path
+    avoiding us and ``[1 + j]`` through our channel ``j``; ``plain_usable`` false when the
+    best path avoiding us cannot be used.
+
+    ``k`` is the index in ``firsts`` of the best path avoiding us (-1: none). ``j`` is -1 when
+    that path is the choice; otherwise the path enters us from peer ``i`` (by first hop
+    ``firsts[first]``, or :data:`SENDER_IS_PEER`) and leaves to peer ``j`` (``i != j``).
+    """
+    peers = entry_in.shape[0]
+    best_k, plain_cost = -1, np.inf
+    for k in range(firsts.shape[0]):
+        if to_receiver[firsts[k]] < plain_cost:
+            best_k, plain_cost = k, to_receiver[firsts[k]]
+    plain_cost = plain_cost + FIRST_HOP_COST if plain_usable else np.inf
+    entry_cost = np.full(peers, np.inf)
+    entry_first = np.full(peers, -1, dtype=np.int64)
+    for p in range(peers):
+        if direct[p]:
+            entry_cost[p], entry_first[p] = FIRST_HOP_COST, SENDER_IS_PEER
+            continue
+        for k in range(firsts.shape[0]):
+            if to_peer[firsts[k], p] + entry_in[p] < entry_cost[p]:
+                entry_cost[p], entry_first[p] = to_peer[firsts[k], p] + entry_in[p], k
+    if peers < 2:
+        return best_k, -1, -1, -1
+    i1 = 0
+    for p in range(1, peers):
+        if entry_cost[p] < entry_cost[i1]:
+            i1 = p
+    i2 = 1 if i1 == 0 else 0
+    for p in range(peers):
+        if p != i1 and entry_cost[p] < entry_cost[i2]:
+            i2 = p
+    best_j, best_score = -1, np.inf
+    for j in range(peers):
+        through = (entry_cost[i2] if j == i1 else entry_cost[i1]) + exit_cost[j]
+        score = through * fuzz[1 + j] if fuzz.shape[0] else through
+        if score < best_score:
+            best_j, best_score = j, score
+    plain_score = plain_cost * fuzz[0] if fuzz.shape[0] else plain_cost
+    if best_j < 0 or not best_score < plain_score:
+        return best_k, -1, -1, -1
+    i = i1 if best_j != i1 else i2
+    return best_k, i, best_j, entry_first[i]
