@@ -57,13 +57,15 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as workdir:
             context = PolicyContext(world.median, args.seed, Path(workdir))
             for policy in args.policies:
-                runs_before = world.router.dijkstra_runs
+                searches_before = world.router.searches
+                repairs_before = world.router.repairs
                 result = Simulation(world, make_policy(policy, context)).run()
                 print(
                     f"{policy:>8}: {result.parts:,} parts of {result.payments:,} payments in "
                     f"{result.wall_s:.1f} s = {result.parts_per_s:,.0f} parts/s, "
                     f"{result.payments_per_s:,.0f} payments/s ({result.attempts:,} attempts, "
-                    f"{world.router.dijkstra_runs - runs_before:,} dijkstra runs, "
+                    f"{world.router.searches - searches_before:,} searches, "
+                    f"{world.router.repairs - repairs_before:,} tree repairs, "
                     f"{result.payments_settled / max(1, result.payments):.0%} of payments "
                     f"settled, {result.forwards:,} forwards through our node)"
                 )

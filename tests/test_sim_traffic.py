@@ -80,7 +80,7 @@ def test_a_multi_part_payment_with_one_failed_part_earns_nobody_anything(
     assert statuses.count(ForwardStatus.FAILED) == 2
     assert statuses.count(ForwardStatus.SETTLED) == 0
     assert simulation.node.counters.failed_liquidity >= 1
-    assert simulation.network._held == {}
+    assert not simulation.network._held_msat.any()
     # and a later payment sees the full balances again
     assert simulation.network.pay(world.topo.index[S], world.topo.index[P2], 10_000_000, 61.0) in (
         Outcome.SETTLED,
@@ -193,13 +193,13 @@ def test_set_edge_fees_changes_routes_and_repairs_the_trees_it_affects(tmp_path:
     before_r = router.tree(r, b)[0].copy()
     before_s = router.tree(s, b)[0].copy()
     x_to_r = next(e for e in range(topo.others) if topo.e_src[e] == x and topo.e_dst[e] == r)
-    runs = router.dijkstra_runs
+    runs = router.searches
     # When X drops its fee to 0
     router.set_edge_fees(np.array([x_to_r]), 0, 0)
     # Then the tree toward R is repaired without a new search: X is cheaper to leave, and
     # so is everyone behind X; the tree toward S, which never crosses X toward R, is the same
     after_r, nxt_r = router.tree(r, b)
-    assert router.dijkstra_runs == runs
+    assert router.searches == runs
     assert after_r[x] < before_r[x] and nxt_r[x] == r
     assert after_r[r] == 0.0
     assert (router.tree(s, b)[0] == before_s).all()

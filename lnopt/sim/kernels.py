@@ -23,7 +23,9 @@ so it explores little beyond the path itself, where scipy's Dijkstra explores th
 It returns the path as adjacency entries, the cheapest of parallel channels included.
 
 **The first path** (:func:`choose_first_path`): the choice between the best path avoiding our
-node and the best path through it, as :mod:`lnopt.sim.payments` describes it.
+node and the best path through it, as :mod:`lnopt.sim.payments` describes it, each node's
+cost to reach our node (:func:`cost_to_us`), and the first hops a sender can use
+(:func:`spendable_edges`).
 
 Weights must be positive (every edge's cost has a fee or risk part above zero).
 """
@@ -331,3 +333,39 @@ def choose_first_path(
         return best_k, -1, -1, -1
     i = i1 if best_j != i1 else i2
     return best_k, i, best_j, entry_first[i]
+
+
+@njit(cache=True, nogil=True)
+def spendable_edges(
+    edges: np.ndarray,
+    e_chan: np.ndarray,
+    e_side: np.ndarray,
+    side0: np.ndarray,
+    capacity: np.ndarray,
+    reserve: np.ndarray,
+    held: np.ndarray,
+    amount: int,
+) -> np.ndarray:
+    """The ``edges`` whose source can send ``amount`` now: its side of the channel less the
+    reserve (:class:`~lnopt.sim.ledger.Ledger`) and less what ``held`` (per edge) reserves."""
+    keep = np.empty(edges.shape[0], dtype=edges.dtype)
+    count = 0
+    for k in range(edges.shape[0]):
+        edge, chan = edges[k], e_chan[edges[k]]
+        own = side0[chan] if e_side[edge] == 0 else capacity[chan] - side0[chan]
+        if max(0, own - reserve[chan]) - held[edge] >= amount:
+            keep[count] = edge
+            count += 1
+    return keep[:count]
+
+
+@njit(cache=True, nogil=True)
+def cost_to_us(to_peer: np.ndarray, entry_in: np.ndarray) -> np.ndarray:
+    """Each node's cost to reach our node: ``min_i to_peer[v, i] + entry_in[i]``."""
+    nodes, peers = to_peer.shape
+    cost = np.full(nodes, np.inf)
+    for v in range(nodes):
+        for i in range(peers):
+            if to_peer[v, i] + entry_in[i] < cost[v]:
+                cost[v] = to_peer[v, i] + entry_in[i]
+    return cost

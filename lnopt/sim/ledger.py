@@ -59,13 +59,6 @@ class Ledger:
         own = self.balance(chan, int(self.topo.e_side[edge]))
         return max(0, own - int(self.reserve[chan]))
 
-    def spendable_many(self, edges: np.ndarray) -> np.ndarray:
-        chans = self.topo.e_chan[edges]
-        side0 = self.side0[chans]
-        own = np.where(self.topo.e_side[edges] == 0, side0, self.topo.chan_cap[chans] - side0)
-        spend: np.ndarray = np.maximum(0, own - self.reserve[chans])
-        return spend
-
     def move(self, edge: int, amount_msat: int) -> None:
         """Shift ``amount_msat`` from the source's side of ``edge`` to the destination's."""
         chan = int(self.topo.e_chan[edge])

@@ -40,7 +40,7 @@ import numpy as np
 
 from lnopt.model import ChannelPolicy, ForwardStatus
 from lnopt.sim.gossip import GossipModel
-from lnopt.sim.kernels import SENDER_IS_PEER, choose_first_path
+from lnopt.sim.kernels import SENDER_IS_PEER, choose_first_path, spendable_edges
 from lnopt.sim.ledger import Ledger
 from lnopt.sim.mission import MissionControl, SenderMemory
 from lnopt.sim.node import FailureReason, OurNodeState
@@ -132,7 +132,9 @@ class PaymentNetwork:
         self._in_costs: list[np.ndarray] = []
         self._out_risk = [router.risk(b, topo.our_out) for b in range(router.weights.shape[0])]
         self._known_cache: dict[int, tuple[int, np.ndarray]] = {}
-        self._held: dict[int, int] = {}  # edge -> msat reserved by the current payment's parts
+        # msat reserved on each edge by the current payment's held parts, and the edges touched
+        self._held_msat = np.zeros(topo.edge_count, dtype=np.int64)
+        self._held_edges: list[int] = []
         self._no_peer = np.zeros(len(topo.our_peer), dtype=bool)
         self._no_fuzz = np.empty(0)
 
@@ -207,7 +209,7 @@ class PaymentNetwork:
         budget_msat = kind.fee_budget_msat(amount_msat)
         pending = kind.presplit(amount_msat)
         held: list[_Held] = []
-        self._held.clear()
+        self._clear_held()
         limit = self.senders.max_attempts_per_payment
         while pending:
             part_msat = pending.pop()
@@ -216,8 +218,8 @@ class PaymentNetwork:
             placed = self._route_part(payment, part)
             if placed is not None:
                 held.append(placed)
-                for edge, amount in zip(placed[0], placed[1], strict=True):
-                    self._held[edge] = self._held.get(edge, 0) + amount
+                self._held_msat[placed[0]] += placed[1]  # a path never repeats an edge
+                self._held_edges.extend(placed[0])
                 continue
             splittable = (
                 payment.attempts < limit
@@ -276,11 +278,17 @@ class PaymentNetwork:
         self, payment: _Payment, amount_msat: int, penalties: dict[int, float]
     ) -> np.ndarray:
         """The sender's outgoing edges that can carry the amount and are not excluded."""
-        outgoing = self.topo.out_edges(payment.sender)
-        spendable = self.ledger.spendable_many(outgoing)
-        if self._held:
-            spendable = spendable - np.array([self._held.get(int(e), 0) for e in outgoing])
-        usable: np.ndarray = outgoing[spendable >= amount_msat]
+        topo, ledger = self.topo, self.ledger
+        usable: np.ndarray = spendable_edges(
+            topo.out_edges(payment.sender),
+            topo.e_chan,
+            topo.e_side,
+            ledger.side0,
+            topo.chan_cap,
+            ledger.reserve,
+            self._held_msat,
+            amount_msat,
+        )
         if penalties:
             usable = usable[[penalties.get(int(e), 0.0) != np.inf for e in usable]]
         return usable
@@ -299,7 +307,7 @@ class PaymentNetwork:
             found = payment.searched.get(key)
             if found is not None:
                 first = found[0]
-                spendable = self.ledger.spendable(first) - self._held.get(first, 0)
+                spendable = self.ledger.spendable(first) - int(self._held_msat[first])
                 if spendable >= part.amount_msat:
                     return found
         usable = self._spendable_first_hops(payment, part.amount_msat, penalties)
@@ -436,7 +444,7 @@ class PaymentNetwork:
                     payment.memory.learn(j, node.policies[scid], payment.now_s)
                     payment.generation += 1
                     return False
-            available = ledger.spendable(edge) - self._held.get(edge, 0)
+            available = ledger.spendable(edge) - int(self._held_msat[edge])
             if available < amount:
                 payment.failed[edge] = min(amount, payment.failed.get(edge, amount))
                 payment.generation += 1
@@ -474,14 +482,18 @@ class PaymentNetwork:
             for h in self._our_hops(path):
                 counters.through_us += 1
                 self._record_ours(path, amounts, h, ForwardStatus.SETTLED, payment)
-        self._held.clear()
+        self._clear_held()
 
     def _release(self, held: list[_Held], payment: _Payment) -> None:
         """A part failed for good: every held part fails back, nothing moves, nobody earns."""
         for path, amounts, _ in held:
             for h in self._our_hops(path):
                 self._record_ours(path, amounts, h, ForwardStatus.FAILED, payment)
-        self._held.clear()
+        self._clear_held()
+
+    def _clear_held(self) -> None:
+        self._held_msat[self._held_edges] = 0
+        self._held_edges.clear()
 
     def _our_hops(self, path: list[int]) -> list[int]:
         """Positions of the hops our node forwards on."""

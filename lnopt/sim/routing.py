@@ -37,7 +37,7 @@ import numpy as np
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 
-from lnopt.sim.kernels import FIRST_HOP_COST, cheapest_path, repair_trees
+from lnopt.sim.kernels import FIRST_HOP_COST, cheapest_path, cost_to_us, repair_trees
 from lnopt.sim.topology import Topology
 
 # Upper bounds of the amount buckets, msat: 10^(6.5), 10^7, ... 10^9.5 (3.16k sat ... 3.16M sat).
@@ -135,7 +135,7 @@ class Router:
         # walked tree paths: (receiver, b) -> start -> edges; (-1 - peer, b) for peer trees
         self._walks: dict[tuple[int, int], dict[int, list[int] | None]] = {}
         self._changes: list[np.ndarray] = []  # edges between other nodes re-priced, by version
-        self.dijkstra_runs = 0
+        self.searches = 0  # whole-graph searches: new trees and A* paths (repairs apart)
         self.repairs = 0
         self.version = 0  # increases whenever other people's fees change
 
@@ -217,7 +217,7 @@ class Router:
                 self._trees[key] = (dist, nxt, self.version)
             return dist, nxt
         dist, pred = dijkstra(self._reverse_matrices[b], indices=receiver, return_predecessors=True)
-        self.dijkstra_runs += 1
+        self.searches += 1
         nxt = pred.astype(np.int32)
         self._trees[key] = (dist, nxt, self.version)
         if len(self._trees) > self._max_trees:
@@ -232,7 +232,7 @@ class Router:
             dist, pred = dijkstra(
                 self._reverse_matrices[b], indices=self.topo.our_peer, return_predecessors=True
             )
-            self.dijkstra_runs += 1
+            self.searches += 1
             found = (np.ascontiguousarray(dist.T), pred.astype(np.int32), self.version)
             self._peer_costs[b] = found
         to_peer, nxt, version = found
@@ -249,7 +249,7 @@ class Router:
         if found is None or found[1] != self.version:
             topo = self.topo
             entry = np.where(topo.our_in >= 0, self.weights[b][topo.our_in], np.inf)
-            cost = (self.peer_costs(b)[0] + entry).min(axis=1)
+            cost = cost_to_us(self.peer_costs(b)[0], entry)
             cost[topo.us] = 0.0
             found = self._to_us[b] = (cost, self.version)
         return found[0]
@@ -332,7 +332,7 @@ class Router:
             entries = cheapest_path(
                 matrix.indptr, matrix.indices, data, sender, receiver, to_receiver, to_us, onward
             )
-            self.dijkstra_runs += 1
+            self.searches += 1
             return forward.edges[entries].tolist() if entries.size else None
         finally:
             data[changed[::-1]] = saved[::-1]
