@@ -27,6 +27,9 @@ node and the best path through it, as :mod:`lnopt.sim.payments` describes it, ea
 cost to reach our node (:func:`cost_to_us`), and the first hops a sender can use
 (:func:`spendable_edges`).
 
+**An attempt** (:func:`price_path`, :func:`first_blocked_hop`): what each hop of a path
+carries, whether the sender would use the path at all, and where an HTLC stops.
+
 Weights must be positive (every edge's cost has a fee or risk part above zero).
 """
 
@@ -369,3 +372,75 @@ def cost_to_us(to_peer: np.ndarray, entry_in: np.ndarray) -> np.ndarray:
             if to_peer[v, i] + entry_in[i] < cost[v]:
                 cost[v] = to_peer[v, i] + entry_in[i]
     return cost
+
+
+@njit(cache=True, nogil=True)
+def price_path(
+    path: np.ndarray,
+    amount: int,
+    budget: int,
+    e_base: np.ndarray,
+    e_ppm: np.ndarray,
+    e_max: np.ndarray,
+    capacity: np.ndarray,
+    e_chan: np.ndarray,
+    our_out: np.ndarray,
+    known_base: np.ndarray,
+    known_ppm: np.ndarray,
+) -> tuple[np.ndarray, int]:
+    """What each hop of ``path`` carries and the edge the sender would not use (-1: none).
+
+    A hop carries the part's ``amount`` plus the fees of the hops after it (BOLT 7's rounding
+    down); our own directions (``our_out[edge]`` is their index ``j``, else -1) charge what the
+    sender knows of them (``known_base[j]``, ``known_ppm[j]``). The edge refused is the first
+    that cannot carry its amount (above its ``htlc_maximum``, or not below its capacity),
+    else, when the fees exceed ``budget``, the hop charging most.
+    """
+    hops = path.shape[0]
+    amounts = np.empty(hops, dtype=np.int64)
+    amounts[hops - 1] = amount
+    for h in range(hops - 1, 0, -1):
+        edge, out = path[h], amounts[h]
+        j = our_out[edge]
+        if j >= 0:
+            amounts[h - 1] = out + known_base[j] + out * known_ppm[j] // 1_000_000
+        else:
+            amounts[h - 1] = out + e_base[edge] + out * e_ppm[edge] // 1_000_000
+    for h in range(hops):
+        edge = path[h]
+        if amounts[h] > e_max[edge] or amounts[h] >= capacity[e_chan[edge]]:
+            return amounts, edge
+    if hops < 2 or amounts[0] - amount <= budget:
+        return amounts, -1
+    worst = 1
+    for h in range(2, hops):
+        if amounts[h - 1] - amounts[h] > amounts[worst - 1] - amounts[worst]:
+            worst = h
+    return amounts, path[worst]
+
+
+@njit(cache=True, nogil=True)
+def first_blocked_hop(
+    path: np.ndarray,
+    amounts: np.ndarray,
+    start: int,
+    e_chan: np.ndarray,
+    e_side: np.ndarray,
+    side0: np.ndarray,
+    capacity: np.ndarray,
+    reserve: np.ndarray,
+    held: np.ndarray,
+    our_out: np.ndarray,
+) -> int:
+    """The first hop from ``start`` on that our node forwards on (past the first) or whose
+    source cannot send its amount now; ``len(path)`` when there is none."""
+    hops: int = path.shape[0]
+    for h in range(start, hops):
+        edge = path[h]
+        if h > 0 and our_out[edge] >= 0:
+            return h
+        chan = e_chan[edge]
+        own = side0[chan] if e_side[edge] == 0 else capacity[chan] - side0[chan]
+        if max(0, own - reserve[chan]) - held[edge] < amounts[h]:
+            return h
+    return hops

@@ -40,7 +40,13 @@ import numpy as np
 
 from lnopt.model import ChannelPolicy, ForwardStatus
 from lnopt.sim.gossip import GossipModel
-from lnopt.sim.kernels import SENDER_IS_PEER, choose_first_path, spendable_edges
+from lnopt.sim.kernels import (
+    SENDER_IS_PEER,
+    choose_first_path,
+    first_blocked_hop,
+    price_path,
+    spendable_edges,
+)
 from lnopt.sim.ledger import Ledger
 from lnopt.sim.mission import MissionControl, SenderMemory
 from lnopt.sim.node import FailureReason, OurNodeState
@@ -128,6 +134,11 @@ class PaymentNetwork:
         self._edge_to_ours.update({int(e): j for j, e in enumerate(topo.our_in) if e >= 0})
         self._is_ours_out = np.zeros(topo.edge_count, dtype=bool)
         self._is_ours_out[topo.our_out] = True
+        self._our_out_index = np.full(topo.edge_count, -1, dtype=np.int64)
+        self._our_out_index[topo.our_out] = np.arange(len(topo.our_out))
+        self._known_fees_version = -1
+        self._known_base = np.empty(0, dtype=np.int64)
+        self._known_ppm = np.empty(0, dtype=np.int64)
         self._in_costs_version = -1
         self._in_costs: list[np.ndarray] = []
         self._out_risk = [router.risk(b, topo.our_out) for b in range(router.weights.shape[0])]
@@ -139,10 +150,6 @@ class PaymentNetwork:
         self._no_fuzz = np.empty(0)
 
     # --- our fees as senders see them ----------------------------------------------------
-
-    def known_policy(self, j: int, learned: dict[int, ChannelPolicy]) -> ChannelPolicy:
-        found = learned.get(j)
-        return found if found is not None else self.gossip.known(self.topo.our_scids[j])
 
     def _our_costs(self, b: int, learned: dict[int, ChannelPolicy]) -> np.ndarray:
         """Fee part of the cost of each of our outgoing directions, as the sender knows them."""
@@ -246,19 +253,18 @@ class PaymentNetwork:
             path = self._choose_path(payment, part, penalties)
             if path is None:
                 return None
-            amounts = self._amounts(path, payment, part)
-            unusable = self._beyond_limits(path, amounts)
-            if unusable is None:
-                unusable = self._over_budget(path, amounts, part)
-            if unusable is not None:
+            hops = np.array(path, dtype=np.int64)
+            amounts, unusable = self._price(hops, payment, part)
+            if unusable >= 0:
                 part.excluded.add(unusable)
                 penalties[unusable] = np.inf
                 continue
             tries += 1
             payment.attempts += 1
             self.counters.attempts += 1
-            if self._attempt(path, amounts, payment):
-                return path, amounts, part.amount_msat
+            carried = amounts.tolist()
+            if self._attempt(path, hops, amounts, carried, payment):
+                return path, carried, part.amount_msat
             penalties = self._penalties(payment, part)
         return None
 
@@ -290,7 +296,9 @@ class PaymentNetwork:
             amount_msat,
         )
         if penalties:
-            usable = usable[[penalties.get(int(e), 0.0) != np.inf for e in usable]]
+            keep = [penalties.get(e, 0.0) != np.inf for e in usable.tolist()]
+            if not all(keep):
+                usable = usable[np.array(keep, dtype=bool)]
         return usable
 
     def _choose_path(
@@ -391,51 +399,81 @@ class PaymentNetwork:
 
     # --- amounts, limits, attempt ----------------------------------------------------------
 
-    def _amounts(self, path: list[int], payment: _Payment, part: _Part) -> list[int]:
-        """What each hop carries: the part plus the fees of the hops after it."""
+    def _price(self, hops: np.ndarray, payment: _Payment, part: _Part) -> tuple[np.ndarray, int]:
+        """What each hop carries, and the edge the sender would not use (-1: none)."""
         topo = self.topo
-        amounts = [part.amount_msat] * len(path)
-        for h in range(len(path) - 1, 0, -1):
-            edge = path[h]
-            out = amounts[h]
-            if self._is_ours_out[edge]:
-                fee = self.known_policy(self._edge_to_ours[edge], payment.learned).fee_msat(out)
-            else:
-                fee = int(topo.e_base[edge]) + out * int(topo.e_ppm[edge]) // 1_000_000
-            amounts[h - 1] = out + fee
-        return amounts
+        base, ppm = self._known_fees(payment.learned)
+        amounts, unusable = price_path(
+            hops,
+            part.amount_msat,
+            part.budget_msat,
+            topo.e_base,
+            topo.e_ppm,
+            topo.e_max,
+            topo.chan_cap,
+            topo.e_chan,
+            self._our_out_index,
+            base,
+            ppm,
+        )
+        return amounts, int(unusable)
 
-    def _beyond_limits(self, path: list[int], amounts: list[int]) -> int | None:
-        topo = self.topo
-        for edge, amount in zip(path, amounts, strict=True):
-            if amount > topo.e_max[edge] or amount >= topo.chan_cap[topo.e_chan[edge]]:
-                return edge
-        return None
+    def _known_fees(self, learned: dict[int, ChannelPolicy]) -> tuple[np.ndarray, np.ndarray]:
+        """Base fee and fee rate of each of our channels as the sender knows them."""
+        if self._known_fees_version != self.gossip.version:
+            policies = [self.gossip.known(scid) for scid in self.topo.our_scids]
+            self._known_base = np.array([p.base_fee_msat for p in policies], dtype=np.int64)
+            self._known_ppm = np.array([p.fee_ppm for p in policies], dtype=np.int64)
+            self._known_fees_version = self.gossip.version
+        if not learned:
+            return self._known_base, self._known_ppm
+        base, ppm = self._known_base.copy(), self._known_ppm.copy()
+        for j, policy in learned.items():
+            base[j], ppm[j] = policy.base_fee_msat, policy.fee_ppm
+        return base, ppm
 
-    def _over_budget(self, path: list[int], amounts: list[int], part: _Part) -> int | None:
-        """The hop charging most, if the path's fees exceed the part's share of the budget."""
-        if amounts[0] - part.amount_msat <= part.budget_msat or len(path) < 2:
-            return None
-        fees = [amounts[h - 1] - amounts[h] for h in range(1, len(path))]
-        return path[1 + int(np.argmax(fees))]
-
-    def _attempt(self, path: list[int], amounts: list[int], payment: _Payment) -> bool:
+    def _attempt(
+        self,
+        path: list[int],
+        hops: np.ndarray,
+        amounts: np.ndarray,
+        carried: list[int],
+        payment: _Payment,
+    ) -> bool:
+        """Send the HTLC along ``path`` (``hops`` as an array), each hop carrying its amount;
+        True when it reaches the receiver. Hops our node does not forward on are checked in
+        one compiled pass up to the first that cannot carry its amount."""
         topo, node, ledger = self.topo, self.node, self.ledger
         forwarded_at: int | None = None
-        for h, edge in enumerate(path):
-            amount = amounts[h]
+        h = 0
+        while True:
+            h = first_blocked_hop(
+                hops,
+                amounts,
+                h,
+                topo.e_chan,
+                topo.e_side,
+                ledger.side0,
+                topo.chan_cap,
+                ledger.reserve,
+                self._held_msat,
+                self._our_out_index,
+            )
+            if h == len(path):
+                return True
+            edge, amount = path[h], carried[h]
             at_us = h > 0 and bool(self._is_ours_out[edge])
             if at_us:
                 j = self._edge_to_ours[edge]
                 scid = topo.our_scids[j]
                 in_scid = topo.our_scids[self._edge_to_ours[path[h - 1]]]
-                fee = amounts[h - 1] - amount
+                fee = carried[h - 1] - amount
                 if not node.accepts_fee(scid, fee, amount, payment.now_s):
                     node.fail_locally(
                         FailureReason.FEE_INSUFFICIENT,
                         in_channel=in_scid,
                         out_channel=scid,
-                        in_msat=amounts[h - 1],
+                        in_msat=carried[h - 1],
                         out_msat=amount,
                         available_msat=ledger.spendable(edge),
                         now_s=payment.now_s,
@@ -455,17 +493,17 @@ class PaymentNetwork:
                         FailureReason.INSUFFICIENT_BALANCE,
                         in_channel=in_scid,
                         out_channel=scid,
-                        in_msat=amounts[h - 1],
+                        in_msat=carried[h - 1],
                         out_msat=amount,
                         available_msat=max(0, available),
                         now_s=payment.now_s,
                     )
                 elif forwarded_at is not None:
-                    self._record_ours(path, amounts, forwarded_at, ForwardStatus.FAILED, payment)
+                    self._record_ours(path, carried, forwarded_at, ForwardStatus.FAILED, payment)
                 return False
             if at_us:
                 forwarded_at = h
-        return True
+            h += 1
 
     # --- the end of a payment --------------------------------------------------------------
 
