@@ -102,10 +102,11 @@ def repair_trees(
     ``k``-th edge for ``k`` in ``out_ptr[v]:out_ptr[v + 1]``), ``in_*`` by destination, both
     with the current weights; ``changed_*`` are the edges whose weight changed since the trees
     were computed, with their current weights. Returns how many nodes changed in each tree.
+    The work grows with the part of a tree that changes, not with the graph.
     """
     n, trees = dist.shape
-    state = np.empty(n, dtype=np.int8)
-    chain = np.empty(n, dtype=np.int64)
+    state = np.zeros(n, dtype=np.int8)  # 0 holds, 1 lost its cost, 2 moved; reset after each
+    touched = np.empty(n, dtype=np.int64)
     # every node enters the heap at most once as a seed, and once per edge into it after
     capacity = in_node.shape[0] + n + changed_src.shape[0] + 1
     keys = np.empty(capacity)
@@ -125,7 +126,7 @@ def repair_trees(
             dist[:, t],
             nxt[t],
             state,
-            chain,
+            touched,
             keys,
             nodes,
         )
@@ -146,49 +147,48 @@ def _repair_one(
     dist: np.ndarray,
     nxt: np.ndarray,
     state: np.ndarray,
-    chain: np.ndarray,
+    touched: np.ndarray,
     keys: np.ndarray,
     nodes: np.ndarray,
 ) -> int:
-    n = dist.shape[0]
-    # 1. nodes whose path crosses a changed edge: marked at the edge, then down the tree
-    state[:] = 0  # 0 unknown, 1 holds, 2 lost its cost (or changed)
+    # 1. nodes whose path crosses a changed edge: marked at the edge, then up the tree (the
+    #    nodes whose next hop is a marked node, found among its in-neighbours)
+    count = 0
     for k in range(changed_src.shape[0]):
-        if nxt[changed_src[k]] == changed_dst[k]:
-            state[changed_src[k]] = 2
-    for start in range(n):
-        length = 0
-        v = start
-        while state[v] == 0:
-            if nxt[v] < 0:
-                state[v] = 1
-                break
-            chain[length] = v
-            length += 1
-            v = nxt[v]
-        verdict = state[v]
-        for i in range(length):
-            state[chain[i]] = verdict
+        v = changed_src[k]
+        if nxt[v] == changed_dst[k] and state[v] == 0:
+            state[v] = 1
+            touched[count] = v
+            count += 1
+    i = 0
+    while i < count:
+        v = touched[i]
+        i += 1
+        for k in range(in_ptr[v], in_ptr[v + 1]):
+            x = in_node[k]
+            if state[x] == 0 and nxt[x] == v:
+                state[x] = 1
+                touched[count] = x
+                count += 1
+    lost = count
     size = 0
-    changed = 0
-    for v in range(n):
-        if state[v] != 2:
-            continue
-        changed += 1
+    for i in range(lost):
+        v = touched[i]
         best, hop = np.inf, NO_HOP
         for k in range(out_ptr[v], out_ptr[v + 1]):
             u = out_node[k]
-            if state[u] != 2 and out_weight[k] + dist[u] < best:
+            if state[u] != 1 and out_weight[k] + dist[u] < best:
                 best, hop = out_weight[k] + dist[u], u
         dist[v], nxt[v] = best, hop
         if hop != NO_HOP:
             size = _heap_push(keys, nodes, size, best, v)
     # 2. nodes a changed edge now undercuts
+    undercut = 0
     for k in range(changed_src.shape[0]):
         v, u = changed_src[k], changed_dst[k]
-        if state[v] != 2 and state[u] != 2 and changed_weight[k] + dist[u] < dist[v]:
+        if state[v] != 1 and state[u] != 1 and changed_weight[k] + dist[u] < dist[v]:
             dist[v], nxt[v] = changed_weight[k] + dist[u], u
-            changed += 1
+            undercut += 1
             size = _heap_push(keys, nodes, size, dist[v], v)
     # 3. the new costs spread upstream
     while size > 0:
@@ -200,12 +200,27 @@ def _repair_one(
             x = in_node[k]
             candidate = d + in_weight[k]
             if candidate < dist[x]:
-                if state[x] != 2:
-                    changed += 1
+                if state[x] == 0:
                     state[x] = 2
+                    touched[count] = x
+                    count += 1
                 dist[x], nxt[x] = candidate, u
                 size = _heap_push(keys, nodes, size, candidate, x)
-    return changed
+    for i in range(count):
+        state[touched[i]] = 0
+    return count + undercut
+
+
+def search_space(nodes: int, entries: int) -> tuple[np.ndarray, ...]:
+    """The work arrays :func:`cheapest_path` reuses from one search to the next."""
+    return (
+        np.full(nodes, np.inf),  # cost from the source
+        np.full(nodes, -1, dtype=np.int64),  # the entry the cheapest path arrives by
+        np.zeros(nodes, dtype=np.bool_),  # settled
+        np.empty(nodes, dtype=np.int64),  # the nodes reached, to reset after the search
+        np.empty(entries + 1),  # heap keys
+        np.empty(entries + 1, dtype=np.int64),  # heap nodes
+    )
 
 
 @njit(cache=True, nogil=True)
@@ -218,6 +233,12 @@ def cheapest_path(
     floor_a: np.ndarray,
     floor_b: np.ndarray,
     offset_b: float,
+    cost: np.ndarray,
+    via: np.ndarray,
+    done: np.ndarray,
+    reached: np.ndarray,
+    keys: np.ndarray,
+    nodes: np.ndarray,
 ) -> np.ndarray:
     """The adjacency entries (``ptr``/``node``/``weight`` by source node, as in a CSR matrix)
     of the cheapest path ``source -> target``, in order; empty if the target is out of reach.
@@ -225,15 +246,13 @@ def cheapest_path(
     The search is A*: ``min(floor_a[v], floor_b[v] + offset_b)`` must never exceed the cost
     from ``v`` to the target, and never exceed an edge's weight plus the same bound at its far
     end (then the first path found is the cheapest). Nodes whose bound is infinite cannot reach
-    the target and are not explored. Entries of infinite weight are never used.
+    the target and are not explored. Entries of infinite weight are never used. ``cost`` to
+    ``nodes`` are the work arrays of :func:`search_space`, left as they came.
     """
-    n = ptr.shape[0] - 1
-    cost = np.full(n, np.inf)
-    via = np.full(n, -1, dtype=np.int64)  # the entry the cheapest path arrives by
-    done = np.zeros(n, dtype=np.bool_)
-    keys = np.empty(node.shape[0] + 1)
-    nodes = np.empty(node.shape[0] + 1, dtype=np.int64)
+    count = 0
     cost[source] = 0.0
+    reached[count] = source
+    count += 1
     size = _heap_push(keys, nodes, 0, 0.0, source)
     while size > 0:
         u = nodes[0]
@@ -250,21 +269,27 @@ def cheapest_path(
                 bound = min(floor_a[v], floor_b[v] + offset_b)
                 if bound == np.inf:
                     continue
+                if cost[v] == np.inf:
+                    reached[count] = v
+                    count += 1
                 cost[v] = candidate
                 via[v] = k
                 size = _heap_push(keys, nodes, size, candidate + bound, v)
-    if not done[target] or target == source:
-        return np.empty(0, dtype=np.int64)
-    hops = 0
-    v = target
-    while v != source:
-        hops += 1
-        v = node_of_entry(ptr, via[v])
-    path = np.empty(hops, dtype=np.int64)
-    v = target
-    for h in range(hops - 1, -1, -1):
-        path[h] = via[v]
-        v = node_of_entry(ptr, via[v])
+    path = np.empty(0, dtype=np.int64)
+    if done[target] and target != source:
+        hops = 0
+        v = target
+        while v != source:
+            hops += 1
+            v = node_of_entry(ptr, via[v])
+        path = np.empty(hops, dtype=np.int64)
+        v = target
+        for h in range(hops - 1, -1, -1):
+            path[h] = via[v]
+            v = node_of_entry(ptr, via[v])
+    for i in range(count):
+        v = reached[i]
+        cost[v], via[v], done[v] = np.inf, -1, False
     return path
 
 

@@ -37,7 +37,13 @@ import numpy as np
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 
-from lnopt.sim.kernels import FIRST_HOP_COST, cheapest_path, cost_to_us, repair_trees
+from lnopt.sim.kernels import (
+    FIRST_HOP_COST,
+    cheapest_path,
+    cost_to_us,
+    repair_trees,
+    search_space,
+)
 from lnopt.sim.topology import Topology
 
 # Upper bounds of the amount buckets, msat: 10^(6.5), 10^7, ... 10^9.5 (3.16k sat ... 3.16M sat).
@@ -121,6 +127,7 @@ class Router:
         self._reverse_matrices = [
             self._reverse.matrix(self._reverse_data[b]) for b in range(len(BUCKET_AMOUNTS_MSAT))
         ]
+        self._search_space = search_space(n, topo.edge_count)
         self._forward_matrices = [
             self._forward.matrix(self.weights[b][self._forward.edges].copy())
             for b in range(len(BUCKET_AMOUNTS_MSAT))
@@ -307,14 +314,15 @@ class Router:
 
         The search's lower bound on the cost from a node to the receiver is the smaller of the
         tree's (the cheapest path avoiding our node, without penalties) and, for paths through
-        us, the cost to reach our node plus the cheapest of our peers' costs to the receiver.
+        us, the cost to reach our node plus the cheapest way on from it (our channel's cost as
+        the sender knows it, then the peer's cost to the receiver).
         Penalties only add cost, so neither exceeds the true cost, and both are shortest-path
         distances (plus a constant), so the bound is consistent along every edge.
         """
         forward, topo = self._forward, self.topo
         to_receiver, _ = self.tree(receiver, b)
         to_us = self.to_us(b)
-        onward = float(to_receiver[topo.our_peer].min(initial=np.inf))
+        onward = float((our_costs + to_receiver[topo.our_peer]).min(initial=np.inf))
         matrix = self._forward_matrices[b]
         data = matrix.data
         own = forward.position[topo.out_edges(sender)]
@@ -330,7 +338,15 @@ class Router:
             data[forward.position[first_hops]] = FIRST_HOP_COST
             np.add.at(data, where, added)
             entries = cheapest_path(
-                matrix.indptr, matrix.indices, data, sender, receiver, to_receiver, to_us, onward
+                matrix.indptr,
+                matrix.indices,
+                data,
+                sender,
+                receiver,
+                to_receiver,
+                to_us,
+                onward,
+                *self._search_space,
             )
             self.searches += 1
             return forward.edges[entries].tolist() if entries.size else None
