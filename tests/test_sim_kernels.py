@@ -1,4 +1,6 @@
-"""The compiled searches give what a full search gives: repaired trees, A* paths, first paths."""
+"""The compiled loops give what plain code gives: repaired trees and A* paths what a full
+search finds, the first path what a brute force over every pair of peers picks, a path's
+amounts and an HTLC's walk what integer arithmetic hop by hop gives."""
 
 from __future__ import annotations
 
@@ -8,10 +10,17 @@ import numpy as np
 import pytest
 from scipy.sparse.csgraph import dijkstra
 
-from lnopt.sim.kernels import SENDER_IS_PEER, choose_first_path
-from lnopt.sim.network import generate_network
+from lnopt.sim.kernels import (
+    ALL_BITCOIN_MSAT,
+    SENDER_IS_PEER,
+    choose_first_path,
+    first_blocked_hop,
+    price_path,
+)
+from lnopt.sim.network import generate_network, load_network
 from lnopt.sim.routing import Router
 from lnopt.sim.world import World, WorldParams, build_world
+from tests.conftest import GRAPH_2025
 
 BUCKET = 3
 
@@ -21,18 +30,48 @@ def world() -> World:
     return build_world(generate_network(seed=5, nodes=800), WorldParams(seed=5, payments=10))
 
 
+@pytest.fixture(scope="module")
+def snapshot_world() -> World:
+    """The 2025 graph: parallel channels between the same two nodes, which generated ones lack."""
+    return build_world(load_network(GRAPH_2025), WorldParams(seed=5, payments=10))
+
+
 def reprice_at_random(router: Router, rng: np.random.Generator, count: int) -> None:
     edges = rng.choice(router.topo.others, count, replace=False)
     router.set_edge_fees(edges, rng.integers(0, 2000, count), rng.integers(0, 4000, count))
 
 
-def test_repaired_trees_equal_new_searches_after_many_repricings(world: World) -> None:
+def assert_tree_is_a_shortest_path_tree(
+    router: Router, dist: np.ndarray, nxt: np.ndarray, fresh: np.ndarray, root: int
+) -> None:
+    """Costs are those of a new search, and each next hop lies on a cheapest path."""
+    assert np.array_equal(np.isfinite(dist), np.isfinite(fresh))
+    reached = np.isfinite(fresh) & (np.arange(len(fresh)) != root)
+    assert np.allclose(dist[reached], fresh[reached], rtol=1e-12)
+    hop = nxt[reached]
+    step = np.array(
+        [
+            router.weights[BUCKET, router.tree_edge(int(v), int(u), BUCKET)]
+            for v, u in zip(np.flatnonzero(reached), hop, strict=True)
+        ]
+    )
+    assert np.allclose(dist[reached], step + dist[hop], rtol=1e-9)
+
+
+@pytest.mark.parametrize("graph", ["generated", "snapshot"])
+def test_repaired_trees_equal_new_searches_after_many_repricings(
+    graph: str, request: pytest.FixtureRequest
+) -> None:
+    world = request.getfixturevalue("world" if graph == "generated" else "snapshot_world")
     router = Router(world.topo)
     rng = np.random.default_rng(7)
-    receivers = [int(r) for r in rng.choice(world.topo.node_count, 12) if r != world.topo.us]
+    receivers = [int(r) for r in rng.choice(world.topo.node_count, 8) if r != world.topo.us]
     for receiver in receivers:
         router.tree(receiver, BUCKET)
     router.peer_costs(BUCKET)
+    walked = {
+        r: router.path_to(r, BUCKET, int(rng.integers(world.topo.node_count))) for r in receivers
+    }
     runs = router.searches
     for round_ in range(6):
         # Given other people re-price a tenth of their channels, lowering some, raising others
@@ -43,24 +82,22 @@ def test_repaired_trees_equal_new_searches_after_many_repricings(world: World) -
         for receiver in receivers:
             # When a cached tree is asked for
             dist, nxt = router.tree(receiver, BUCKET)
+            # Then it is the tree a new search gives
             fresh = dijkstra(matrix, indices=receiver)
-            # Then its costs are those a new search finds, and each next hop is on such a path
-            assert np.array_equal(np.isfinite(dist), np.isfinite(fresh))
-            reached = np.isfinite(fresh) & (np.arange(len(fresh)) != receiver)
-            assert np.allclose(dist[reached], fresh[reached], rtol=1e-12)
-            hop = nxt[reached]
-            step = np.array(
-                [
-                    router.weights[BUCKET, router.tree_edge(int(v), int(u), BUCKET)]
-                    for v, u in zip(np.flatnonzero(reached), hop, strict=True)
-                ]
+            assert_tree_is_a_shortest_path_tree(router, dist, nxt, fresh, receiver)
+        # and so are the trees toward each of our peers
+        to_peer, peer_nxt = router.peer_costs(BUCKET)
+        fresh_peers = dijkstra(matrix, indices=world.topo.our_peer)
+        for p, peer in enumerate(world.topo.our_peer):
+            assert_tree_is_a_shortest_path_tree(
+                router, to_peer[:, p], peer_nxt[p], fresh_peers[p], int(peer)
             )
-            assert np.allclose(dist[reached], step + dist[hop], rtol=1e-9)
-        to_peer, _ = router.peer_costs(BUCKET)
-        fresh = dijkstra(matrix, indices=world.topo.our_peer).T
-        finite = np.isfinite(fresh)
-        assert np.array_equal(np.isfinite(to_peer), finite)
-        assert np.allclose(to_peer[finite], fresh[finite], rtol=1e-12)
+    # and the paths walked before follow the repaired trees, not the old ones
+    for receiver, path in walked.items():
+        start = int(world.topo.e_src[path[0]]) if path else None
+        if start is not None:
+            _, nxt = router.tree(receiver, BUCKET)
+            assert router.path_to(receiver, BUCKET, start) == router.walk(start, nxt, BUCKET)
     # and no tree was searched anew
     assert router.searches == runs
     assert router.repairs > 0
@@ -72,7 +109,9 @@ def test_a_star_path_is_as_cheap_as_a_full_search_with_penalties(world: World) -
     rng = np.random.default_rng(11)
     reprice_at_random(router, rng, topo.others // 10)
     checked = 0
-    for _ in range(150):
+    for trial in range(150):
+        if trial % 30 == 29:
+            reprice_at_random(router, rng, topo.others // 10)  # the bound from repaired trees
         sender, receiver = (int(v) for v in rng.choice(topo.node_count, 2, replace=False))
         if topo.us in (sender, receiver):
             continue
@@ -159,3 +198,139 @@ def test_first_path_choice_matches_a_brute_force_over_every_pair_of_peers() -> N
             assert to_receiver[firsts[k]] == to_receiver[firsts].min()
         else:
             assert k == -1
+
+
+def test_first_path_choice_in_the_corner_cases() -> None:
+    to_receiver = np.array([5.0, np.inf, 3.0, 9.0])
+    to_peer = np.array([[1.0, 8.0], [2.0, 2.0], [np.inf, 1.0], [4.0, 4.0]])
+    entry_in, exit_cost = np.array([1.0, 1.0]), np.array([50.0, 0.5])
+    none, no_fuzz = np.zeros(2, dtype=bool), np.empty(0)
+    firsts = np.array([0, 1, 2])
+    # the cheapest path avoiding us is through node 2 (cost 3), dearer than entering at peer 0
+    # (cost 1 + 1) and leaving to peer 1 (0.5): through us wins, entered by first hop 0
+    assert choose_first_path(
+        firsts, to_receiver, to_peer, entry_in, none, exit_cost, no_fuzz, True
+    ) == (2, 0, 1, 0)
+    # with the path avoiding us unusable, the choice through us stands
+    assert choose_first_path(
+        firsts, to_receiver, to_peer, entry_in, none, exit_cost, no_fuzz, False
+    )[1:] == (0, 1, 0)
+    # a path through us needs two distinct peers: with one, the path avoiding us is the choice
+    one = (to_peer[:, :1], entry_in[:1], none[:1], exit_cost[:1])
+    assert choose_first_path(
+        firsts, to_receiver, one[0], one[1], one[2], one[3], no_fuzz, True
+    ) == (2, -1, -1, -1)
+    # no first hop that reaches anything: nothing is chosen
+    unreachable = np.full(4, np.inf)
+    stuck = np.full((4, 2), np.inf)
+    assert choose_first_path(
+        firsts, unreachable, stuck, entry_in, none, exit_cost, no_fuzz, True
+    ) == (-1, -1, -1, -1)
+
+
+def reference_amounts(path, amount, e_base, e_ppm, our_out, known_base, known_ppm):  # type: ignore[no-untyped-def]
+    amounts = [amount] * len(path)
+    for h in range(len(path) - 1, 0, -1):
+        edge, out = path[h], amounts[h]
+        j = our_out[edge]
+        base, ppm = (known_base[j], known_ppm[j]) if j >= 0 else (e_base[edge], e_ppm[edge])
+        amounts[h - 1] = out + int(base) + out * int(ppm) // 1_000_000
+    return amounts
+
+
+def test_path_amounts_limits_and_budget_match_integer_arithmetic() -> None:
+    rng = np.random.default_rng(5)
+    edges = 30
+    e_base = rng.integers(0, 5000, edges)
+    e_ppm = rng.integers(0, 5000, edges)
+    e_max = rng.integers(10**9, 10**11, edges)
+    capacity = rng.integers(10**9, 10**11, edges)
+    e_chan = np.arange(edges)
+    our_out = np.where(rng.random(edges) < 0.2, np.arange(edges) % 4, -1)
+    known_base, known_ppm = rng.integers(0, 2000, 4), rng.integers(0, 9000, 4)
+    for _ in range(300):
+        path = rng.choice(edges, int(rng.integers(1, 6)), replace=False)
+        amount = int(rng.integers(10**6, 10**10))
+        budget = int(rng.integers(0, 10**7))
+        amounts, refused = price_path(
+            path,
+            amount,
+            budget,
+            e_base,
+            e_ppm,
+            e_max,
+            capacity,
+            e_chan,
+            our_out,
+            known_base,
+            known_ppm,
+        )
+        expected = reference_amounts(path, amount, e_base, e_ppm, our_out, known_base, known_ppm)
+        assert amounts.tolist() == expected
+        beyond = [
+            int(e) for e, a in zip(path, expected, strict=True) if a > e_max[e] or a >= capacity[e]
+        ]
+        if beyond:
+            assert refused == beyond[0]
+        elif len(path) > 1 and expected[0] - amount > budget:
+            fees = [expected[h - 1] - expected[h] for h in range(1, len(path))]
+            assert refused == path[1 + int(np.argmax(fees))]
+        else:
+            assert refused == -1
+
+
+def test_fees_beyond_64_bits_are_exact_or_capped_never_negative() -> None:
+    path = np.array([0, 1])
+    huge_rate = np.array([0, 2**32 - 1])  # the largest fee rate BOLT 7 allows
+    large = np.full(2, 10**13)  # 100 BTC channels
+    nothing = np.zeros(0, dtype=np.int64)
+
+    def price(amount: int) -> tuple[np.ndarray, int]:
+        return price_path(
+            path,
+            amount,
+            10**6,
+            np.zeros(2, dtype=np.int64),
+            huge_rate,
+            large,
+            large,
+            np.arange(2),
+            np.full(2, -1),
+            nothing,
+            nothing,
+        )
+
+    # Given a 2.5M-sat part, whose fee at that rate needs more than 64 bits to multiply out
+    amounts, refused = price(2_500_000_000)
+    # Then the fee is what exact integers give (10.7 BTC), and the path is refused, not paid
+    assert amounts[0] == 2_500_000_000 + 2_500_000_000 * (2**32 - 1) // 10**6
+    assert refused == 0
+    # and an amount whose fee would exceed every bitcoin there is stops there
+    amounts, refused = price(10**18)
+    assert amounts[0] == ALL_BITCOIN_MSAT and refused == 0
+
+
+def test_htlc_walk_stops_where_plain_code_would() -> None:
+    rng = np.random.default_rng(9)
+    edges = 20
+    e_chan, e_side = np.arange(edges), rng.integers(0, 2, edges).astype(np.int8)
+    capacity = np.full(edges, 10**9)
+    reserve = capacity // 100
+    our_out = np.where(rng.random(edges) < 0.15, 0, -1)
+    for _ in range(300):
+        side0 = rng.integers(0, 10**9, edges)
+        held = np.where(rng.random(edges) < 0.2, rng.integers(0, 10**8, edges), 0)
+        path = rng.choice(edges, int(rng.integers(1, 6)), replace=False)
+        amounts = rng.integers(10**6, 6 * 10**8, len(path))
+        start = int(rng.integers(0, len(path)))
+        stop = first_blocked_hop(
+            path, amounts, start, e_chan, e_side, side0, capacity, reserve, held, our_out
+        )
+        expected = len(path)
+        for h in range(start, len(path)):
+            e = path[h]
+            own = side0[e] if e_side[e] == 0 else capacity[e] - side0[e]
+            if (h > 0 and our_out[e] >= 0) or max(0, own - reserve[e]) - held[e] < amounts[h]:
+                expected = h
+                break
+        assert stop == expected

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from scipy.sparse.csgraph import dijkstra
 
 from lnopt.model import ForwardStatus
 from lnopt.sim.baselines.static import StaticPolicy
@@ -207,9 +208,13 @@ def test_set_edge_fees_changes_routes_and_repairs_the_trees_it_affects(tmp_path:
     simulation = simulation_of(world, tmp_path)
     assert simulation.network.pay(s, r, 50_000_000, 60.0) is Outcome.SETTLED
     assert simulation.node.counters.forwards == 0
-    # and raising the fee again restores the tree toward R and routes via us
+    # and raising the fee above where it was makes X dearer to leave than at first, exactly as
+    # a new search finds, and routes via us
     router.set_edge_fees(np.array([x_to_r]), 0, 5000)
-    assert router.tree(r, b)[0][x] > before_r[x]
+    repaired = router.tree(r, b)[0]
+    assert repaired[x] > before_r[x]
+    fresh = dijkstra(router._reverse_matrices[b], indices=r)
+    assert np.allclose(repaired[np.isfinite(fresh)], fresh[np.isfinite(fresh)], rtol=1e-12)
     assert simulation.network.pay(s, r, 50_000_000, 61.0) is Outcome.SETTLED
     assert simulation.node.counters.forwards == 1
     # and our own fees cannot be set this way

@@ -101,8 +101,10 @@ def repair_trees(
     ``out_*`` is the graph's adjacency by source (``out_node[k]`` the far end of node ``v``'s
     ``k``-th edge for ``k`` in ``out_ptr[v]:out_ptr[v + 1]``), ``in_*`` by destination, both
     with the current weights; ``changed_*`` are the edges whose weight changed since the trees
-    were computed, with their current weights. Returns how many nodes changed in each tree.
-    The work grows with the part of a tree that changes, not with the graph.
+    were computed, with their current weights. Returns, for each tree, how many nodes it
+    touched (0: the tree was right as it was). Beyond clearing one array of the graph's size,
+    the work grows with the part of a tree that the changes reach (the nodes upstream of a
+    changed tree edge, and those a cheaper edge now serves), not with the graph.
     """
     n, trees = dist.shape
     state = np.zeros(n, dtype=np.int8)  # 0 holds, 1 lost its cost, 2 moved; reset after each
@@ -245,9 +247,10 @@ def cheapest_path(
 
     The search is A*: ``min(floor_a[v], floor_b[v] + offset_b)`` must never exceed the cost
     from ``v`` to the target, and never exceed an edge's weight plus the same bound at its far
-    end (then the first path found is the cheapest). Nodes whose bound is infinite cannot reach
-    the target and are not explored. Entries of infinite weight are never used. ``cost`` to
-    ``nodes`` are the work arrays of :func:`search_space`, left as they came.
+    end, except on the source's own edges (then the first path found is the cheapest). Nodes
+    whose bound is infinite cannot reach the target and are not explored. Entries of infinite
+    weight are never used. ``cost`` to ``nodes`` are the work arrays of :func:`search_space`,
+    left as they came.
     """
     count = 0
     cost[source] = 0.0
@@ -363,6 +366,35 @@ def choose_first_path(
     return best_k, i, best_j, entry_first[i]
 
 
+ALL_BITCOIN_MSAT = 21_000_000 * 100_000_000 * 1000  # no amount can be larger
+
+
+@njit(cache=True, nogil=True)
+def _with_fee(out: int, base: int, ppm: int) -> int:
+    """``out`` plus the fee ``base + out * ppm // 10**6`` (BOLT 7), exactly, without int64
+    overflow: a sum beyond every bitcoin there is stops at :data:`ALL_BITCOIN_MSAT`."""
+    whole, rest = out // 1_000_000, out % 1_000_000
+    if whole > 0 and ppm > ALL_BITCOIN_MSAT // whole:
+        return ALL_BITCOIN_MSAT
+    return min(ALL_BITCOIN_MSAT, out + base + whole * ppm + rest * ppm // 1_000_000)
+
+
+@njit(cache=True, nogil=True)
+def _spendable(
+    edge: int,
+    e_chan: np.ndarray,
+    e_side: np.ndarray,
+    side0: np.ndarray,
+    capacity: np.ndarray,
+    reserve: np.ndarray,
+) -> int:
+    """What the source of ``edge`` can send through it now, as :meth:`~lnopt.sim.ledger.Ledger.spendable`."""
+    chan = e_chan[edge]
+    own = side0[chan] if e_side[edge] == 0 else capacity[chan] - side0[chan]
+    spendable: int = max(0, own - reserve[chan])
+    return spendable
+
+
 @njit(cache=True, nogil=True)
 def spendable_edges(
     edges: np.ndarray,
@@ -379,9 +411,8 @@ def spendable_edges(
     keep = np.empty(edges.shape[0], dtype=edges.dtype)
     count = 0
     for k in range(edges.shape[0]):
-        edge, chan = edges[k], e_chan[edges[k]]
-        own = side0[chan] if e_side[edge] == 0 else capacity[chan] - side0[chan]
-        if max(0, own - reserve[chan]) - held[edge] >= amount:
+        edge = edges[k]
+        if _spendable(edge, e_chan, e_side, side0, capacity, reserve) - held[edge] >= amount:
             keep[count] = edge
             count += 1
     return keep[:count]
@@ -416,10 +447,11 @@ def price_path(
     """What each hop of ``path`` carries and the edge the sender would not use (-1: none).
 
     A hop carries the part's ``amount`` plus the fees of the hops after it (BOLT 7's rounding
-    down); our own directions (``our_out[edge]`` is their index ``j``, else -1) charge what the
-    sender knows of them (``known_base[j]``, ``known_ppm[j]``). The edge refused is the first
-    that cannot carry its amount (above its ``htlc_maximum``, or not below its capacity),
-    else, when the fees exceed ``budget``, the hop charging most.
+    down; see :func:`_with_fee` for fees too large to add up); our own directions
+    (``our_out[edge]`` is their index ``j``, else -1) charge what the sender knows of them
+    (``known_base[j]``, ``known_ppm[j]``). The edge refused is the first that cannot carry its
+    amount (above its ``htlc_maximum``, or not below its capacity), else, when the fees exceed
+    ``budget``, the hop charging most.
     """
     hops = path.shape[0]
     amounts = np.empty(hops, dtype=np.int64)
@@ -428,9 +460,9 @@ def price_path(
         edge, out = path[h], amounts[h]
         j = our_out[edge]
         if j >= 0:
-            amounts[h - 1] = out + known_base[j] + out * known_ppm[j] // 1_000_000
+            amounts[h - 1] = _with_fee(out, known_base[j], known_ppm[j])
         else:
-            amounts[h - 1] = out + e_base[edge] + out * e_ppm[edge] // 1_000_000
+            amounts[h - 1] = _with_fee(out, e_base[edge], e_ppm[edge])
     for h in range(hops):
         edge = path[h]
         if amounts[h] > e_max[edge] or amounts[h] >= capacity[e_chan[edge]]:
@@ -464,8 +496,6 @@ def first_blocked_hop(
         edge = path[h]
         if h > 0 and our_out[edge] >= 0:
             return h
-        chan = e_chan[edge]
-        own = side0[chan] if e_side[edge] == 0 else capacity[chan] - side0[chan]
-        if max(0, own - reserve[chan]) - held[edge] < amounts[h]:
+        if _spendable(edge, e_chan, e_side, side0, capacity, reserve) - held[edge] < amounts[h]:
             return h
     return hops

@@ -11,16 +11,17 @@ each held part it carried as a failed forward (the receiver failed the HTLC set 
 multi-part timeout, which a forwarding node sees as a failure from downstream).
 
 **A part's path.** The sender first takes the cheapest path (see :mod:`lnopt.sim.routing` for
-the cost) among two kinds: the best path avoiding our node, read from the receiver's static
+the cost) among two kinds: the best path avoiding our node, read from the receiver's cached
 tree, and the best path through our node, entering from peer ``i`` and leaving to peer ``j``:
 cost to reach ``i`` + ``i``'s fee into us + our fee (as this sender knows it) + cost from ``j``
-to the receiver, minimised over ``i != j`` in a few vector operations. Fuzz (CLN) scales each
-candidate's cost by its own factor drawn from the payment's key. First hops this payment
-already saw fail (or excluded for this part) are left out before that choice. If the chosen
-path crosses a channel the sender's mission control penalises (:mod:`lnopt.sim.mission`), the
-sender searches the whole graph with the penalties added: penalties only raise costs, so a
-best path without penalised edges is still the best one, and the static trees serve every
-sender. A path that would visit a node twice is left to the full search. Parts of one payment
+to the receiver, minimised over ``i != j`` (:func:`~lnopt.sim.kernels.choose_first_path`).
+Fuzz (CLN) scales each candidate's cost by its own factor drawn from the payment's key. First
+hops this payment already saw fail (or excluded for this part) are left out before that
+choice. If the chosen path crosses a channel the sender's mission control penalises
+(:mod:`lnopt.sim.mission`), the sender searches the whole graph with the penalties added:
+penalties only raise costs, so a best path without penalised edges is still the best one, and
+the cached trees serve every sender. A path that would visit a node twice is left to the full
+search. Parts of one payment
 of the same amount bucket take the path a sibling took while no failure came in between (the
 sender's knowledge is the same), and tree paths are walked once and kept by the router.
 
@@ -132,15 +133,11 @@ class PaymentNetwork:
         self.counters = NetworkCounters()
         self._edge_to_ours = {int(e): j for j, e in enumerate(topo.our_out)}
         self._edge_to_ours.update({int(e): j for j, e in enumerate(topo.our_in) if e >= 0})
-        self._is_ours_out = np.zeros(topo.edge_count, dtype=bool)
-        self._is_ours_out[topo.our_out] = True
         self._our_out_index = np.full(topo.edge_count, -1, dtype=np.int64)
         self._our_out_index[topo.our_out] = np.arange(len(topo.our_out))
         self._known_fees_version = -1
         self._known_base = np.empty(0, dtype=np.int64)
         self._known_ppm = np.empty(0, dtype=np.int64)
-        self._in_costs_version = -1
-        self._in_costs: list[np.ndarray] = []
         self._out_risk = [router.risk(b, topo.our_out) for b in range(router.weights.shape[0])]
         self._known_cache: dict[int, tuple[int, np.ndarray]] = {}
         # msat reserved on each edge by the current payment's held parts, and the edges touched
@@ -155,8 +152,9 @@ class PaymentNetwork:
         """Fee part of the cost of each of our outgoing directions, as the sender knows them."""
         cached = self._known_cache.get(b)
         if cached is None or cached[0] != self.gossip.version:
-            policies = [self.gossip.known(scid) for scid in self.topo.our_scids]
-            cached = (self.gossip.version, _policy_costs(b, policies))
+            base, ppm = self._known_fees({})
+            amount = float(BUCKET_AMOUNTS_MSAT[b])
+            cached = (self.gossip.version, fee_cost(base.astype(float), ppm.astype(float), amount))
             self._known_cache[b] = cached
         costs = cached[1]
         if learned:
@@ -177,16 +175,6 @@ class PaymentNetwork:
         ]:
             del memory.learned[j]
         return {j: policy for j, (policy, _) in memory.learned.items()}
-
-    def _entry_costs(self, b: int) -> np.ndarray:
-        if self._in_costs_version != self.router.version:
-            topo, weights = self.topo, self.router.weights
-            self._in_costs = [
-                np.where(topo.our_in >= 0, weights[k][topo.our_in], np.inf)
-                for k in range(weights.shape[0])
-            ]
-            self._in_costs_version = self.router.version
-        return self._in_costs[b]
 
     # --- one payment -----------------------------------------------------------------------
 
@@ -347,7 +335,7 @@ class PaymentNetwork:
             self._our_costs(b, payment.learned) + self._out_risk[b] + to_receiver[topo.our_peer]
         )
         fuzz = self._no_fuzz if payment.fuzz is None else payment.fuzz
-        choose = (firsts, to_receiver, to_peer, self._entry_costs(b), direct, exit_cost, fuzz)
+        choose = (firsts, to_receiver, to_peer, router.entry_costs(b), direct, exit_cost, fuzz)
         k, i, j, first = choose_first_path(*choose, True)
         plain_path = None
         if k >= 0:
@@ -383,7 +371,7 @@ class PaymentNetwork:
     def _search(
         self, payment: _Payment, part: _Part, penalties: dict[int, float], usable: np.ndarray
     ) -> list[int] | None:
-        """The cheapest path on the whole graph under the penalties (one dijkstra)."""
+        """The cheapest path on the whole graph under the penalties (one A* search)."""
         b = part.bucket
         our_costs = self._our_costs(b, payment.learned) + self._out_risk[b]
         if payment.fuzz is not None:
@@ -462,7 +450,7 @@ class PaymentNetwork:
             if h == len(path):
                 return True
             edge, amount = path[h], carried[h]
-            at_us = h > 0 and bool(self._is_ours_out[edge])
+            at_us = h > 0 and self._our_out_index[edge] >= 0
             if at_us:
                 j = self._edge_to_ours[edge]
                 scid = topo.our_scids[j]
@@ -535,7 +523,7 @@ class PaymentNetwork:
 
     def _our_hops(self, path: list[int]) -> list[int]:
         """Positions of the hops our node forwards on."""
-        return [h for h in range(1, len(path)) if self._is_ours_out[path[h]]]
+        return [h for h in range(1, len(path)) if self._our_out_index[path[h]] >= 0]
 
     def _record_ours(
         self,

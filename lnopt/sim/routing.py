@@ -84,21 +84,22 @@ class _Csr:
         self.position = np.full(int(edges.max(initial=-1)) + 1, -1, dtype=np.int64)
         self.position[self.edges] = np.arange(len(self.edges))
         self.n = n
-        self._pairs: dict[int, list[int]] = {}  # row * n + col -> entry positions
-        keys = (np.repeat(np.arange(n, dtype=np.int64), counts) * n + self.indices).tolist()
-        for position, key in enumerate(keys):
-            found = self._pairs.get(key)
-            if found is None:
-                self._pairs[key] = [position]
-            else:
-                found.append(position)
+        self._pairs: dict[int, list[int]] | None = None  # row * n + col -> entry positions
+
+    def _entries(self) -> dict[int, list[int]]:
+        if self._pairs is None:
+            rows = np.repeat(np.arange(self.n, dtype=np.int64), np.diff(self.indptr))
+            self._pairs = {}
+            for position, key in enumerate((rows * self.n + self.indices).tolist()):
+                self._pairs.setdefault(key, []).append(position)
+        return self._pairs
 
     def matrix(self, data: np.ndarray) -> csr_matrix:
         return csr_matrix((data, self.indices, self.indptr), shape=(self.n, self.n))
 
     def cheapest(self, row: int, col: int, data: np.ndarray) -> int:
         """The edge of the cheapest entry ``row -> col`` (parallel channels give several)."""
-        found = self._pairs[row * self.n + col]
+        found = self._entries()[row * self.n + col]
         if len(found) == 1:
             return int(self.edges[found[0]])
         best = min(found, key=lambda position: float(data[position]))
@@ -139,6 +140,7 @@ class Router:
         self._max_trees = max_trees
         self._peer_costs: dict[int, tuple[np.ndarray, np.ndarray, int]] = {}
         self._to_us: dict[int, tuple[np.ndarray, int]] = {}
+        self._entry_costs: dict[int, tuple[np.ndarray, int]] = {}
         # walked tree paths: (receiver, b) -> start -> edges; (-1 - peer, b) for peer trees
         self._walks: dict[tuple[int, int], dict[int, list[int] | None]] = {}
         self._changes: list[np.ndarray] = []  # edges between other nodes re-priced, by version
@@ -250,14 +252,21 @@ class Router:
             self._peer_costs[b] = (to_peer, nxt, self.version)
         return to_peer, nxt
 
+    def entry_costs(self, b: int) -> np.ndarray:
+        """The cost of each of our peers' channels into us (infinite where there is none)."""
+        found = self._entry_costs.get(b)
+        if found is None or found[1] != self.version:
+            topo = self.topo
+            cost = np.where(topo.our_in >= 0, self.weights[b][topo.our_in], np.inf)
+            found = self._entry_costs[b] = (cost, self.version)
+        return found[0]
+
     def to_us(self, b: int) -> np.ndarray:
         """Each node's cost to reach our node, by the cheapest of our peers (0 at ours)."""
         found = self._to_us.get(b)
         if found is None or found[1] != self.version:
-            topo = self.topo
-            entry = np.where(topo.our_in >= 0, self.weights[b][topo.our_in], np.inf)
-            cost = cost_to_us(self.peer_costs(b)[0], entry)
-            cost[topo.us] = 0.0
+            cost = cost_to_us(self.peer_costs(b)[0], self.entry_costs(b))
+            cost[self.topo.us] = 0.0
             found = self._to_us[b] = (cost, self.version)
         return found[0]
 
@@ -280,21 +289,19 @@ class Router:
 
     def path_to(self, receiver: int, b: int, start: int) -> list[int] | None:
         """The tree path from ``start`` to ``receiver`` avoiding our node (walked once)."""
+        _, nxt = self.tree(receiver, b)  # first: a repair drops the walks it makes stale
         walks = self._walks.setdefault((receiver, b), {})
-        if start in walks:
-            return walks[start]
-        _, nxt = self.tree(receiver, b)
-        found = walks[start] = self.walk(start, nxt, b)
-        return found
+        if start not in walks:
+            walks[start] = self.walk(start, nxt, b)
+        return walks[start]
 
     def path_to_peer(self, p: int, b: int, start: int) -> list[int] | None:
         """The peer tree's path from ``start`` to our peer ``p`` (walked once)."""
+        _, nxt = self.peer_costs(b)  # first: a repair drops the walks it makes stale
         walks = self._walks.setdefault((-1 - p, b), {})
-        if start in walks:
-            return walks[start]
-        _, nxt = self.peer_costs(b)
-        found = walks[start] = self.walk(start, nxt[p], b)
-        return found
+        if start not in walks:
+            walks[start] = self.walk(start, nxt[p], b)
+        return walks[start]
 
     def route_avoiding(
         self,
@@ -317,7 +324,9 @@ class Router:
         us, the cost to reach our node plus the cheapest way on from it (our channel's cost as
         the sender knows it, then the peer's cost to the receiver).
         Penalties only add cost, so neither exceeds the true cost, and both are shortest-path
-        distances (plus a constant), so the bound is consistent along every edge.
+        distances (plus a constant), so the bound is consistent along every edge but the
+        sender's own first hops (cheaper than in the trees), which the search leaves first and
+        never comes back to. The receiver is never our node.
         """
         forward, topo = self._forward, self.topo
         to_receiver, _ = self.tree(receiver, b)
