@@ -388,7 +388,7 @@ def _spendable(
     capacity: np.ndarray,
     reserve: np.ndarray,
 ) -> int:
-    """What the source of ``edge`` can send through it now, as :meth:`~lnopt.sim.ledger.Ledger.spendable`."""
+    """What the source of ``edge`` can send through it now (as ``Ledger.spendable``)."""
     chan = e_chan[edge]
     own = side0[chan] if e_side[edge] == 0 else capacity[chan] - side0[chan]
     spendable: int = max(0, own - reserve[chan])
