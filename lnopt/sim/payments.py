@@ -272,16 +272,8 @@ class PaymentNetwork:
         self, payment: _Payment, amount_msat: int, penalties: dict[int, float]
     ) -> np.ndarray:
         """The sender's outgoing edges that can carry the amount and are not excluded."""
-        topo, ledger = self.topo, self.ledger
         usable: np.ndarray = spendable_edges(
-            topo.out_edges(payment.sender),
-            topo.e_chan,
-            topo.e_side,
-            ledger.side0,
-            topo.chan_cap,
-            ledger.reserve,
-            self._held_msat,
-            amount_msat,
+            self.topo.out_edges(payment.sender), *self._balances(), amount_msat
         )
         if penalties:
             keep = [penalties.get(e, 0.0) != np.inf for e in usable.tolist()]
@@ -435,18 +427,7 @@ class PaymentNetwork:
         forwarded_at: int | None = None
         h = 0
         while True:
-            h = first_blocked_hop(
-                hops,
-                amounts,
-                h,
-                topo.e_chan,
-                topo.e_side,
-                ledger.side0,
-                topo.chan_cap,
-                ledger.reserve,
-                self._held_msat,
-                self._our_out_index,
-            )
+            h = first_blocked_hop(hops, amounts, h, *self._balances(), self._our_out_index)
             if h == len(path):
                 return True
             edge, amount = path[h], carried[h]
@@ -516,6 +497,21 @@ class PaymentNetwork:
             for h in self._our_hops(path):
                 self._record_ours(path, amounts, h, ForwardStatus.FAILED, payment)
         self._clear_held()
+
+    def _balances(
+        self,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """What the kernels need to tell what an edge's source can send now (held parts
+        deducted): channel and side of each edge, the ledger's balances, capacities, reserves."""
+        topo, ledger = self.topo, self.ledger
+        return (
+            topo.e_chan,
+            topo.e_side,
+            ledger.side0,
+            topo.chan_cap,
+            ledger.reserve,
+            self._held_msat,
+        )
 
     def _clear_held(self) -> None:
         self._held_msat[self._held_edges] = 0
