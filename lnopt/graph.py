@@ -11,6 +11,7 @@ lives in :mod:`lnopt.graph_metrics`, whose names are re-exported here.
 from __future__ import annotations
 
 import contextlib
+import copy
 import gzip
 import hashlib
 import json
@@ -142,6 +143,15 @@ class GraphEdge:
         )
 
 
+def _replaced(edges: tuple[GraphEdge, ...], edge: GraphEdge) -> tuple[GraphEdge, ...]:
+    """``edges`` with ``edge`` in place of the direction with its key, or after them."""
+    key = (edge.short_channel_id, edge.source)
+    for position, known in enumerate(edges):
+        if (known.short_channel_id, known.source) == key:
+            return (*edges[:position], edge, *edges[position + 1 :])
+    return (*edges, edge)
+
+
 class NetworkGraph:
     """The channel graph: directed edges with policies, and topology metrics on demand.
 
@@ -271,10 +281,35 @@ class NetworkGraph:
         ]
 
     def with_edges(self, extra: Iterable[GraphEdge]) -> NetworkGraph:
-        """A new graph with ``extra`` directions added (replacing any with the same key)."""
+        """A new graph with ``extra`` directions added (replacing any with the same key).
+
+        When every direction in ``extra`` belongs to a channel this graph already has, with the
+        same endpoints and capacity (a fee or an ``active`` flag moved), the topology is this
+        graph's: it is shared, metrics and node order included, and only the directions are
+        replaced in place.
+        """
         added = {(edge.short_channel_id, edge.source): edge for edge in extra}
+        if all(self._same_channel(edge) for edge in added.values()):
+            return self._replacing(added)
         kept = [e for e in self._edges if (e.short_channel_id, e.source) not in added]
         return NetworkGraph([*kept, *added.values()])
+
+    def _same_channel(self, edge: GraphEdge) -> bool:
+        a, b = sorted((edge.source, edge.destination))
+        return self._channels.get(edge.short_channel_id) == (a, b, edge.capacity_msat)
+
+    def _replacing(self, added: Mapping[tuple[str, str], GraphEdge]) -> NetworkGraph:
+        """This graph with the directions of ``added`` in place of those with their keys."""
+        graph = copy.copy(self)
+        unplaced = dict(added)
+        graph._edges = tuple(
+            unplaced.pop((e.short_channel_id, e.source), e) for e in self._edges
+        ) + tuple(unplaced.values())
+        graph._out, graph._in = dict(self._out), dict(self._in)
+        for edge in added.values():
+            graph._out[edge.source] = _replaced(graph._out.get(edge.source, ()), edge)
+            graph._in[edge.destination] = _replaced(graph._in.get(edge.destination, ()), edge)
+        return graph
 
     @property
     def fingerprint(self) -> str:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import itertools
 import json
 import statistics
 import threading
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -343,6 +345,48 @@ def test_metrics_are_cached_by_topology_not_by_fees(small: NetworkGraph) -> None
     assert fresh is not first
     assert fresh.fingerprint == grown.fingerprint
     assert fresh.betweenness[B] > first.betweenness[B]
+
+
+def test_a_repriced_graph_reads_as_one_built_from_its_edges(small: NetworkGraph) -> None:
+    # Given one direction repriced and one direction switched off, both of known channels
+    repriced = GraphEdge.from_listchannels(
+        f.gossip_item("3x1x0", A, C, capacity_msat=4_000_000, fee_ppm=999)
+    )
+    switched_off = dataclasses.replace(small.edges_from(B)[0], active=False)
+    before = {(e.short_channel_id, e.source): e for e in small.edges}
+    replaced = {(e.short_channel_id, e.source) for e in (repriced, switched_off)}
+    # When they replace their directions
+    changed = small.with_edges([repriced, switched_off])
+    rebuilt = NetworkGraph(
+        [e for key, e in before.items() if key not in replaced] + [repriced, switched_off]
+    )
+    # Then every read matches a graph built from the resulting directions
+    assert sorted(changed.edges, key=_key) == sorted(rebuilt.edges, key=_key)
+    for node in small.nodes:
+        assert sorted(changed.edges_from(node), key=_key) == sorted(
+            rebuilt.edges_from(node), key=_key
+        )
+        assert sorted(changed.edges_to(node), key=_key) == sorted(rebuilt.edges_to(node), key=_key)
+        assert Counter(changed.policies_toward(node)) == Counter(rebuilt.policies_toward(node))
+        assert (changed.degree(node), changed.peers(node)) == (
+            rebuilt.degree(node),
+            rebuilt.peers(node),
+        )
+    assert [p.fee_ppm for p in changed.policies_toward(C, exclude_source=E)] == [999]
+    assert [e.active for e in changed.edges_from(B) if _key(e) == _key(switched_off)] == [False]
+    assert (changed.node_order, changed.fingerprint) == (small.node_order, small.fingerprint)
+    # and the graph it came from is unchanged
+    assert {(e.short_channel_id, e.source): e for e in small.edges} == before
+
+
+def _key(edge: GraphEdge) -> tuple[str, str]:
+    return (edge.short_channel_id, edge.source)
+
+
+def test_a_direction_that_disagrees_with_its_channel_is_refused(small: NetworkGraph) -> None:
+    resized = GraphEdge.from_listchannels(f.gossip_item("3x1x0", A, C, capacity_msat=5_000_000))
+    with pytest.raises(GraphError, match="3x1x0 disagree"):
+        small.with_edges([resized])
 
 
 def test_cache_keeps_the_most_recently_used_entries() -> None:

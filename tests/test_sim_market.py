@@ -135,6 +135,36 @@ def test_a_draining_competitor_raises_its_fee_and_the_payment_comes_to_us(
     assert [e.policy.fee_ppm for e in seen] == [expected]
 
 
+def test_the_gossip_shows_a_competitor_fee_that_moved_and_moved_back(tmp_path: Path) -> None:
+    # Given P1 -> X drained and re-priced before the first read of the gossip
+    world = competing_world()
+    sim = simulation(world, tmp_path, SimParams(competitors=ALL_BALANCE))
+    market = sim.market
+    assert market is not None
+    edge, back = edge_between(world, P1, X), edge_between(world, X, P1)
+    chan, side = int(world.topo.e_chan[edge]), int(world.topo.e_side[edge])
+    drained = sim.ledger.balance(chan, side) - int(world.topo.chan_cap[chan]) // 20
+    sim.ledger.move(edge, drained)
+    market.tick(START_S + 3600, sim.ledger, world.router)
+    raised = int(world.topo.e_ppm[edge])
+
+    def seen_ppm(at_s: float) -> list[int]:
+        sim.now = at_s
+        return [e.policy.fee_ppm for e in sim.backend.gossip().edges_from(P1) if e.destination == X]
+
+    assert raised > 50
+    assert seen_ppm(START_S + 2 * 3600) == [raised]
+    # When its balance comes back and it re-prices to its starting fee
+    sim.ledger.move(back, drained)
+    market.tick(START_S + 10 * 3600, sim.ledger, world.router)
+    assert int(world.topo.e_ppm[edge]) == 50
+    # Then the next read of the gossip shows the starting fee, not the one it read first
+    assert seen_ppm(START_S + 12 * 3600) == [50]
+    assert {e.short_channel_id for e in sim.backend.gossip().edges} == {
+        e.short_channel_id for e in world.our.graph.edges
+    }
+
+
 def test_a_demand_driven_competitor_raises_after_forwarding_and_lowers_when_idle(
     tmp_path: Path,
 ) -> None:

@@ -30,6 +30,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
+import numpy as np
+
 from lnopt.backends.base import Backend, ForwardPage, NodeInfo
 from lnopt.errors import BackendRefused
 from lnopt.graph import NetworkGraph
@@ -81,6 +83,8 @@ class SimBackend(Backend):
         }
         self._scid_index = {scid: j for j, scid in enumerate(topo.our_scids)}
         self._graph: NetworkGraph | None = None
+        self._first_graph: NetworkGraph | None = None
+        self._first_moved = np.zeros(0, dtype=np.int64)
         self._graph_key: tuple[int, tuple[ChannelPolicy, ...]] | None = None
         self._graph_read_s = float("-inf")
 
@@ -118,9 +122,21 @@ class SimBackend(Backend):
         fresh = now - self._graph_read_s < self._graph_refresh_s
         if self._graph is not None and (fresh or key == self._graph_key):
             return self._graph
-        current = [self._channel(ch) for ch in self._our.channels]
-        moved = [] if market is None else market.changed_edges()
-        self._graph = self._our.network.with_edges([*moved, *our_edges(self._our.node_id, current)])
+        current = our_edges(self._our.node_id, [self._channel(ch) for ch in self._our.channels])
+        if self._first_graph is None:
+            self._first_moved = np.zeros(0, dtype=np.int64) if market is None else market.moved()
+            moved = [] if market is None else market.changed_edges(self._first_moved)
+            self._first_graph = self._our.network.with_edges([*moved, *current])
+            self._graph = self._first_graph
+        else:
+            # The first read's topology, with every direction that differs from it replaced:
+            # those that moved since, and those moved then that may have moved back.
+            moved = (
+                []
+                if market is None
+                else market.changed_edges(np.union1d(self._first_moved, market.moved()))
+            )
+            self._graph = self._first_graph.with_edges([*moved, *current])
         self._graph_key = key
         self._graph_read_s = now
         return self._graph

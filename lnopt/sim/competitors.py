@@ -178,9 +178,14 @@ class CompetitorMarket:
         if differ.any():
             router.set_edge_fees(self.edges[differ], self.base[differ], self.ppm[differ])
 
-    def changed_edges(self) -> list[GraphEdge]:
-        """The competing directions whose fees moved, as gossip now shows them."""
-        moved = np.flatnonzero((self.base != self.start_base) | (self.ppm != self.start_ppm))
+    def moved(self) -> np.ndarray:
+        """Positions (in :attr:`edges`) of the competing directions whose fees moved."""
+        return np.flatnonzero((self.base != self.start_base) | (self.ppm != self.start_ppm))
+
+    def changed_edges(self, positions: np.ndarray | None = None) -> list[GraphEdge]:
+        """The competing directions at ``positions`` (else those that moved), as gossip now
+        shows them."""
+        moved = self.moved() if positions is None else positions
         return [
             dataclasses.replace(
                 self.graph_edges[k],
