@@ -143,13 +143,19 @@ class GraphEdge:
         )
 
 
-def _replaced(edges: tuple[GraphEdge, ...], edge: GraphEdge) -> tuple[GraphEdge, ...]:
-    """``edges`` with ``edge`` in place of the direction with its key, or after them."""
-    key = (edge.short_channel_id, edge.source)
-    for position, known in enumerate(edges):
-        if (known.short_channel_id, known.source) == key:
-            return (*edges[:position], edge, *edges[position + 1 :])
-    return (*edges, edge)
+def _replaced(
+    edges: tuple[GraphEdge, ...], replacing: Mapping[tuple[str, str], GraphEdge]
+) -> tuple[GraphEdge, ...]:
+    """``edges`` with those of ``replacing`` in place of the directions with their keys, and
+    the rest after them."""
+    unplaced = dict(replacing)
+    kept = tuple(unplaced.pop((e.short_channel_id, e.source), e) for e in edges)
+    return kept + tuple(unplaced.values())
+
+
+def _fee_rate(edge: GraphEdge) -> int:
+    """The direction's fee rate, or -1 when it is not active."""
+    return edge.policy.fee_ppm if edge.active else -1
 
 
 class NetworkGraph:
@@ -192,6 +198,10 @@ class NetworkGraph:
                 self._peers.setdefault(node, set()).add(peer)
         self._fingerprint: str | None = None
         self._adjacency: csr_matrix | None = None
+        # Figures of the topology alone, shared by the graphs that replace only directions
+        self._by_topology: dict[str, list[int]] = {}
+        self._positions_of: dict[tuple[str, str], int] | None = None
+        self._fee_rates: np.ndarray | None = None  # per direction of _edges, -1 when inactive
 
     @classmethod
     def from_listchannels(cls, items: Iterable[Mapping[str, Any]]) -> NetworkGraph:
@@ -300,16 +310,63 @@ class NetworkGraph:
 
     def _replacing(self, added: Mapping[tuple[str, str], GraphEdge]) -> NetworkGraph:
         """This graph with the directions of ``added`` in place of those with their keys."""
+        positions = self._positions()
+        edges = list(self._edges)
+        rates = None if self._fee_rates is None else self._fee_rates.copy()
+        into_out: dict[str, dict[tuple[str, str], GraphEdge]] = {}
+        into_in: dict[str, dict[tuple[str, str], GraphEdge]] = {}
+        grown = False
+        for key, edge in added.items():
+            at = positions.get(key)
+            if at is None:
+                edges.append(edge)
+                grown = True
+            else:
+                edges[at] = edge
+                if rates is not None:
+                    rates[at] = _fee_rate(edge)
+            into_out.setdefault(edge.source, {})[key] = edge
+            into_in.setdefault(edge.destination, {})[key] = edge
         graph = copy.copy(self)
-        unplaced = dict(added)
-        graph._edges = tuple(
-            unplaced.pop((e.short_channel_id, e.source), e) for e in self._edges
-        ) + tuple(unplaced.values())
+        graph._edges = tuple(edges)
+        graph._positions_of = None if grown else positions
+        graph._fee_rates = None if grown else rates
         graph._out, graph._in = dict(self._out), dict(self._in)
-        for edge in added.values():
-            graph._out[edge.source] = _replaced(graph._out.get(edge.source, ()), edge)
-            graph._in[edge.destination] = _replaced(graph._in.get(edge.destination, ()), edge)
+        for node, replacing in into_out.items():
+            graph._out[node] = _replaced(self._out.get(node, ()), replacing)
+        for node, replacing in into_in.items():
+            graph._in[node] = _replaced(self._in.get(node, ()), replacing)
         return graph
+
+    def _positions(self) -> dict[tuple[str, str], int]:
+        if self._positions_of is None:
+            self._positions_of = {
+                (e.short_channel_id, e.source): at for at, e in enumerate(self._edges)
+            }
+        return self._positions_of
+
+    def active_fee_rates_ppm(self) -> np.ndarray:
+        """The fee rate of every active direction (read-only; order not meaningful)."""
+        if self._fee_rates is None:
+            self._fee_rates = np.fromiter(
+                (_fee_rate(e) for e in self._edges), dtype=np.int64, count=len(self._edges)
+            )
+        active: np.ndarray = self._fee_rates[self._fee_rates >= 0]
+        return active
+
+    def sorted_node_capacities_msat(self) -> list[int]:
+        """Total channel capacity of every node, ascending (kept with the topology)."""
+        found = self._by_topology.get("capacities")
+        if found is None:
+            found = self._by_topology["capacities"] = sorted(self._capacity_msat.values())
+        return found
+
+    def sorted_degrees(self) -> list[int]:
+        """Channel count of every node, ascending (kept with the topology)."""
+        found = self._by_topology.get("degrees")
+        if found is None:
+            found = self._by_topology["degrees"] = sorted(self._degree.values())
+        return found
 
     @property
     def fingerprint(self) -> str:

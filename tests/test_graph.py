@@ -355,6 +355,7 @@ def test_a_repriced_graph_reads_as_one_built_from_its_edges(small: NetworkGraph)
     switched_off = dataclasses.replace(small.edges_from(B)[0], active=False)
     before = {(e.short_channel_id, e.source): e for e in small.edges}
     replaced = {(e.short_channel_id, e.source) for e in (repriced, switched_off)}
+    rates_before = sorted(small.active_fee_rates_ppm().tolist())
     # When they replace their directions
     changed = small.with_edges([repriced, switched_off])
     rebuilt = NetworkGraph(
@@ -375,6 +376,13 @@ def test_a_repriced_graph_reads_as_one_built_from_its_edges(small: NetworkGraph)
     assert [p.fee_ppm for p in changed.policies_toward(C, exclude_source=E)] == [999]
     assert [e.active for e in changed.edges_from(B) if _key(e) == _key(switched_off)] == [False]
     assert (changed.node_order, changed.fingerprint) == (small.node_order, small.fingerprint)
+    for graph in (changed, NetworkGraph(small.edges).with_edges([repriced, switched_off])):
+        assert sorted(graph.active_fee_rates_ppm().tolist()) == sorted(
+            rebuilt.active_fee_rates_ppm().tolist()
+        )
+        assert graph.sorted_node_capacities_msat() == rebuilt.sorted_node_capacities_msat()
+        assert graph.sorted_degrees() == rebuilt.sorted_degrees()
+    assert sorted(small.active_fee_rates_ppm().tolist()) == rates_before
     # and the graph it came from is unchanged
     assert {(e.short_channel_id, e.source): e for e in small.edges} == before
 

@@ -18,6 +18,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 
+import numpy as np
+
 from lnopt.config import Config
 from lnopt.graph import GraphMetrics
 from lnopt.model import Channel, ChannelActivity, HeuristicScore, RawValue
@@ -40,22 +42,21 @@ class SnapshotFacts:
     @cached_property
     def node_capacities_msat(self) -> list[int]:
         """Total channel capacity of every node in the graph, ascending."""
-        graph = self._snapshot.graph
-        return sorted(graph.node_capacity_msat(node) for node in graph.nodes)
+        return self._snapshot.graph.sorted_node_capacities_msat()
 
     @cached_property
     def node_degrees(self) -> list[int]:
         """Channel count of every node in the graph, ascending."""
-        graph = self._snapshot.graph
-        return sorted(graph.degree(node) for node in graph.nodes)
+        return self._snapshot.graph.sorted_degrees()
 
     @cached_property
     def fee_ppm_p90(self) -> int | None:
         """90th percentile of the fee rate over active channel directions (None: no edge)."""
-        rates = sorted(edge.policy.fee_ppm for edge in self._snapshot.graph.edges if edge.active)
-        if not rates:
+        rates = self._snapshot.graph.active_fee_rates_ppm()
+        if not rates.size:
             return None
-        return rates[min(len(rates) - 1, (len(rates) * 9) // 10)]
+        at = min(rates.size - 1, (rates.size * 9) // 10)
+        return int(np.partition(rates, at)[at])
 
 
 @dataclass(frozen=True, slots=True)
