@@ -7,8 +7,9 @@ It follows Core Lightning's behaviour where lnopt depends on it:
 - ``gossip`` is ``listchannels``: the public graph, our own channels included with the policy
   our node last set and the competing channels with the fees they re-priced to
   (:mod:`lnopt.sim.competitors`); like :class:`~lnopt.backends.cln.ClnBackend` it is re-read at
-  most every ``graph_refresh_s`` seconds (6 hours here: rebuilding a 50,000-channel graph costs
-  half a second);
+  most every ``graph_refresh_s`` seconds (6 hours here, against the plugin's 1 hour: the
+  competitors re-price every 4 hours, so the view is about as fresh); a re-read keeps the
+  first read's topology and replaces only the directions whose fees differ from it;
 - ``forwards`` is ``listforwards`` paged by ``created_index``: settled, failed and
   local-failed forwards in the order they happened;
 - ``set_policy`` is ``setchannel id feebase feeppm``: only the fees change; an unknown short

@@ -149,18 +149,20 @@ class PaymentNetwork:
     # --- our fees as senders see them ----------------------------------------------------
 
     def _our_costs(self, b: int, learned: dict[int, ChannelPolicy]) -> np.ndarray:
-        """Fee part of the cost of each of our outgoing directions, as the sender knows them."""
+        """Cost of each of our outgoing directions, fee and risk, as the sender knows them."""
+        risk = self._out_risk[b]
         cached = self._known_cache.get(b)
         if cached is None or cached[0] != self.gossip.version:
             base, ppm = self._known_fees({})
             amount = float(BUCKET_AMOUNTS_MSAT[b])
-            cached = (self.gossip.version, fee_cost(base.astype(float), ppm.astype(float), amount))
+            fees = fee_cost(base.astype(float), ppm.astype(float), amount)
+            cached = (self.gossip.version, fees + risk)
             self._known_cache[b] = cached
         costs = cached[1]
         if learned:
             costs = costs.copy()
             for j, policy in learned.items():
-                costs[j] = _policy_costs(b, [policy])[0]
+                costs[j] = _policy_costs(b, [policy])[0] + risk[j]
         return costs
 
     def _still_learned(self, memory: SenderMemory) -> dict[int, ChannelPolicy]:
@@ -275,10 +277,12 @@ class PaymentNetwork:
         usable: np.ndarray = spendable_edges(
             self.topo.out_edges(payment.sender), *self._balances(), amount_msat
         )
-        if penalties:
-            keep = [penalties.get(e, 0.0) != np.inf for e in usable.tolist()]
-            if not all(keep):
-                usable = usable[np.array(keep, dtype=bool)]
+        src = self.topo.e_src
+        blocked = [
+            e for e, cost in penalties.items() if cost == np.inf and src[e] == payment.sender
+        ]
+        if blocked:
+            usable = usable[~np.isin(usable, blocked)]
         return usable
 
     def _choose_path(
@@ -323,9 +327,7 @@ class PaymentNetwork:
         if into_us.any():
             direct = direct.copy()
             direct[[self._edge_to_ours[int(e)] for e in usable[into_us]]] = True
-        exit_cost = (
-            self._our_costs(b, payment.learned) + self._out_risk[b] + to_receiver[topo.our_peer]
-        )
+        exit_cost = self._our_costs(b, payment.learned) + to_receiver[topo.our_peer]
         fuzz = self._no_fuzz if payment.fuzz is None else payment.fuzz
         choose = (firsts, to_receiver, to_peer, router.entry_costs(b), direct, exit_cost, fuzz)
         k, i, j, first = choose_first_path(*choose, True)
@@ -365,7 +367,7 @@ class PaymentNetwork:
     ) -> list[int] | None:
         """The cheapest path on the whole graph under the penalties (one A* search)."""
         b = part.bucket
-        our_costs = self._our_costs(b, payment.learned) + self._out_risk[b]
+        our_costs = self._our_costs(b, payment.learned)
         if payment.fuzz is not None:
             our_costs = our_costs * payment.fuzz[1:]
         return self.router.route_avoiding(
