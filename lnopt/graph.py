@@ -198,8 +198,8 @@ class NetworkGraph:
                 self._peers.setdefault(node, set()).add(peer)
         self._fingerprint: str | None = None
         self._adjacency: csr_matrix | None = None
-        # Figures of the topology alone, shared by the graphs that replace only directions
-        self._by_topology: dict[str, list[int]] = {}
+        self._sorted_capacities_msat = sorted(self._capacity_msat.values())
+        self._sorted_degrees = sorted(self._degree.values())
         self._positions_of: dict[tuple[str, str], int] | None = None
         self._fee_rates: np.ndarray | None = None  # per direction of _edges, -1 when inactive
 
@@ -355,18 +355,12 @@ class NetworkGraph:
         return active
 
     def sorted_node_capacities_msat(self) -> list[int]:
-        """Total channel capacity of every node, ascending (kept with the topology)."""
-        found = self._by_topology.get("capacities")
-        if found is None:
-            found = self._by_topology["capacities"] = sorted(self._capacity_msat.values())
-        return found
+        """Total channel capacity of every node, ascending."""
+        return self._sorted_capacities_msat
 
     def sorted_degrees(self) -> list[int]:
-        """Channel count of every node, ascending (kept with the topology)."""
-        found = self._by_topology.get("degrees")
-        if found is None:
-            found = self._by_topology["degrees"] = sorted(self._degree.values())
-        return found
+        """Channel count of every node, ascending."""
+        return self._sorted_degrees
 
     @property
     def fingerprint(self) -> str:

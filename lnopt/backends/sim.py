@@ -124,20 +124,20 @@ class SimBackend(Backend):
         if self._graph is not None and (fresh or key == self._graph_key):
             return self._graph
         current = our_edges(self._our.node_id, [self._channel(ch) for ch in self._our.channels])
-        if self._first_graph is None:
-            self._first_moved = np.zeros(0, dtype=np.int64) if market is None else market.moved()
-            moved = [] if market is None else market.changed_edges(self._first_moved)
-            self._first_graph = self._our.network.with_edges([*moved, *current])
-            self._graph = self._first_graph
+        # Later reads keep the first read's topology and replace every direction that differs
+        # from it: those that moved since, and those moved then that may have moved back.
+        first = self._first_graph
+        if market is not None:
+            moved_now = market.moved()
+            if first is None:
+                self._first_moved = moved_now
+            moved = market.changed_edges(np.union1d(self._first_moved, moved_now))
         else:
-            # The first read's topology, with every direction that differs from it replaced:
-            # those that moved since, and those moved then that may have moved back.
-            moved = (
-                []
-                if market is None
-                else market.changed_edges(np.union1d(self._first_moved, market.moved()))
-            )
-            self._graph = self._first_graph.with_edges([*moved, *current])
+            moved = []
+        base = self._our.network if first is None else first
+        self._graph = base.with_edges([*moved, *current])
+        if first is None:
+            self._first_graph = self._graph
         self._graph_key = key
         self._graph_read_s = now
         return self._graph

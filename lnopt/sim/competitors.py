@@ -182,10 +182,9 @@ class CompetitorMarket:
         """Positions (in :attr:`edges`) of the competing directions whose fees moved."""
         return np.flatnonzero((self.base != self.start_base) | (self.ppm != self.start_ppm))
 
-    def changed_edges(self, positions: np.ndarray | None = None) -> list[GraphEdge]:
-        """The competing directions at ``positions`` (else those that moved), as gossip now
-        shows them."""
-        moved = self.moved() if positions is None else positions
+    def changed_edges(self, positions: np.ndarray) -> list[GraphEdge]:
+        """The competing directions at ``positions`` (in :attr:`edges`), as gossip now shows
+        them."""
         return [
             dataclasses.replace(
                 self.graph_edges[k],
@@ -193,7 +192,7 @@ class CompetitorMarket:
                     base_fee_msat=int(self.base[k]), fee_ppm=int(self.ppm[k])
                 ),
             )
-            for k in moved
+            for k in positions
         ]
 
     # --- re-pricing ------------------------------------------------------------------------
