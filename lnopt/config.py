@@ -89,6 +89,24 @@ class DecisionConfig:
 
 
 @dataclass(frozen=True)
+class PricingConfig:
+    """How the pricing model proposes a channel's fee (see :mod:`lnopt.pricing`)."""
+
+    enabled: int = 0
+    hold_days: float = 1.5
+    window_days: int = 28
+    half_life_days: float = 14.0
+    payment_window_s: float = 10.0
+    ceiling_ppm: int = 4000
+    scarce_local_ratio: float = 0.3
+    min_win_probability: float = 0.5
+    max_move_factor: float = 4.0
+    choke_spread: float = 16.0
+    choke_prior_factor: float = 1.0
+    quiet_payments: int = 1
+
+
+@dataclass(frozen=True)
 class GuardLimits:
     min_fee_ppm: int = 0
     max_fee_ppm: int = 5000
@@ -130,6 +148,7 @@ class Config:
     graph: GraphConfig = field(default_factory=GraphConfig)
     liquidity: LiquidityConfig = field(default_factory=LiquidityConfig)
     decisions: DecisionConfig = field(default_factory=DecisionConfig)
+    pricing: PricingConfig = field(default_factory=PricingConfig)
     guard: GuardLimits = field(default_factory=GuardLimits)
     store: StoreConfig = field(default_factory=StoreConfig)
     alerts: AlertsConfig = field(default_factory=AlertsConfig)
@@ -144,7 +163,15 @@ class Config:
 
 
 # Ratios, scores and confidences lie in [0, 1]; every number is non-negative; pairs are (min, max).
-_UNIT_INTERVAL_SUFFIXES = ("_ratio", "_score", "_confidence")
+_UNIT_INTERVAL_SUFFIXES = ("_ratio", "_score", "_confidence", "_probability")
+# Settings that must lie strictly above a bound (a factor of 1 or a half-life of 0 means nothing).
+_ABOVE = (
+    ("pricing", "half_life_days", 0),
+    ("pricing", "window_days", 0),
+    ("pricing", "choke_spread", 1),
+    ("pricing", "max_move_factor", 1),
+    ("pricing", "choke_prior_factor", 0),
+)
 # The guard's lists are read item by item as the plugin's options are.
 _LIST_ITEMS = {
     "guard.exclude_channels": read_short_channel_id,
@@ -206,6 +233,7 @@ _SECTIONS: dict[str, type] = {
     "graph": GraphConfig,
     "liquidity": LiquidityConfig,
     "decisions": DecisionConfig,
+    "pricing": PricingConfig,
     "guard": GuardLimits,
     "store": StoreConfig,
     "alerts": AlertsConfig,
@@ -340,6 +368,10 @@ def _parse_value(key: str, hint: Any, raw: Any) -> Any:
 
 
 def _check_order(config: Config) -> None:
+    for section, key, bound in _ABOVE:
+        value = getattr(getattr(config, section), key)
+        if value <= bound:
+            raise ConfigError(f"{section}.{key}: {value:g} must be above {bound}")
     for section, low, high in _ORDERED_PAIRS:
         values = getattr(config, section)
         if getattr(values, low) > getattr(values, high):

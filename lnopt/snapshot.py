@@ -1,8 +1,8 @@
 """The snapshot of a node: everything the engine needs to know about it at one moment.
 
 A backend reads the node into a :class:`NodeSnapshot` (our channels, the network graph from
-gossip, the forwarding activity and the price history the store keeps); the engine reads only
-the snapshot.
+gossip, and the forwarding activity, price history and price evidence the store keeps); the
+engine reads only the snapshot.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from lnopt.graph import NetworkGraph
 from lnopt.model import Channel, ChannelActivity, PriceHistory
+from lnopt.pricing.evidence import ChannelEvidence
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,7 @@ class NodeSnapshot:
     activity: Mapping[str, ChannelActivity]
     graph: NetworkGraph
     prices: Mapping[str, PriceHistory] = field(default_factory=dict)
+    evidence: Mapping[str, ChannelEvidence] = field(default_factory=dict)
 
     def activity_of(self, short_channel_id: str) -> ChannelActivity:
         found = self.activity.get(short_channel_id)

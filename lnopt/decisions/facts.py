@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from lnopt.model import Channel, ChannelActivity, PriceHistory, WindowActivity
+from lnopt.pricing.evidence import ChannelEvidence
 from lnopt.snapshot import NodeSnapshot
 
 SECONDS_PER_DAY = 86_400
@@ -15,12 +16,13 @@ BLOCKS_PER_DAY = 144
 class ChannelFacts:
     """What the rules need to know about one channel, computed once from the snapshot.
 
-    ``idle_days`` is the time since the channel last forwarded (settled or failed, in or out);
-    when ``idle_at_least`` is true it is only a lower bound, read from the activity windows.
-    ``alternative_ppms`` are the fee rates of the other nodes' active channels toward the peer,
-    in increasing order, and ``alternative_capacities_msat`` their capacities. ``price`` is
-    what the channel earned at its current fee rate and the one before (None when lnopt has
-    not set the fee in force), ``price_days`` how long the current rate has been in force.
+        ``idle_days`` is the time since the channel last forwarded (settled or failed, in or out);
+        when ``idle_at_least`` is true it is only a lower bound, read from the activity windows.
+        ``alternative_ppms`` are the fee rates of the other nodes' active channels toward the peer,
+        in increasing order, and ``alternative_capacities_msat`` their capacities. ``price`` is
+        what the channel earned at its current fee rate and the one before (None when lnopt has
+        not set the fee in force), ``price_days`` how long the current rate has been in force.
+    ``evidence`` is what the pricing model reads: the channel's fee spells and payments.
     """
 
     local_ratio: float
@@ -40,6 +42,8 @@ class ChannelFacts:
     has_history: bool = True  # the store has any forward of this channel in 30 days
     price: PriceHistory | None = None
     price_days: float = 0.0
+    evidence: ChannelEvidence | None = None  # what each fee rate showed (lnopt.pricing)
+    taken_at_s: int = 0  # when the snapshot was taken
 
     @property
     def demand_7d(self) -> int:
@@ -98,6 +102,8 @@ def channel_facts(snapshot: NodeSnapshot, channel: Channel) -> ChannelFacts:
         price_days=0.0
         if price is None
         else max(0.0, snapshot.taken_at_s - price.since_s) / SECONDS_PER_DAY,
+        evidence=snapshot.evidence.get(scid),
+        taken_at_s=snapshot.taken_at_s,
     )
 
 

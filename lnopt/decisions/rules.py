@@ -20,6 +20,7 @@ from lnopt.decisions.impact import (
     sat_text,
 )
 from lnopt.model import Action, Channel, ChannelPolicy, ChannelScore, ChannelState, ExpectedImpact
+from lnopt.pricing import pricing_seed, propose_fee
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,12 +49,18 @@ Rule = Callable[[RuleContext], Outcome | None]
 
 
 def first_outcome(context: RuleContext) -> Outcome:
-    """The outcome of the first rule of :data:`PRECEDENCE` that applies, else :func:`hold`."""
-    for decide_by in RULES.values():
+    """The outcome of the first rule of :data:`PRECEDENCE` that applies, else :func:`hold`.
+
+    With ``pricing.enabled`` the fee rules (:data:`FEE_RULES`) are not asked, and a channel no
+    other rule decides is priced by the pricing model (:func:`price`) instead of kept."""
+    modelled = bool(context.config.pricing.enabled)
+    for name, decide_by in RULES.items():
+        if modelled and name in FEE_RULES:
+            continue
         outcome = decide_by(context)
         if outcome is not None:
             return outcome
-    return hold(context)
+    return price(context) if modelled else hold(context)
 
 
 def fee_step_ppm(current_ppm: int, thresholds: DecisionConfig) -> int:
@@ -418,6 +425,24 @@ def untested_price(context: RuleContext) -> Outcome | None:
     )
 
 
+def price(context: RuleContext) -> Outcome:
+    """The fee the pricing model proposes (:mod:`lnopt.pricing`), as a decision."""
+    facts, channel = context.facts, context.channel
+    current_ppm = channel.our_policy.fee_ppm
+    proposal = propose_fee(
+        facts.evidence,
+        current_ppm=current_ppm,
+        market_ppm=facts.alternative_median_ppm,
+        local_ratio=facts.local_ratio,
+        config=context.config.pricing,
+        seed=pricing_seed(channel.short_channel_id, facts.taken_at_s),
+    )
+    if proposal.fee_ppm == current_ppm:
+        return _keep(*proposal.reasons)
+    action = Action.RAISE_FEES if proposal.fee_ppm > current_ppm else Action.LOWER_FEES
+    return _reprice(context, action, proposal.fee_ppm, proposal.reasons)
+
+
 def hold(context: RuleContext) -> Outcome:
     """The decision when no rule applies: keep, with the figures that were looked at."""
     facts = context.facts
@@ -454,3 +479,8 @@ RULES: dict[str, Rule] = {
 """Every rule by name, in order of precedence: the first that applies decides."""
 
 PRECEDENCE = tuple(RULES)
+
+FEE_RULES = frozenset(
+    ("draining", "raise_fees", "price_test", "untested_price", "lower_fees", "probe_price")
+)
+"""The rules the pricing model replaces when ``pricing.enabled``."""

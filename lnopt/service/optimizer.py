@@ -26,6 +26,7 @@ from lnopt.model import (
     ProposedChange,
 )
 from lnopt.observer import Observers, RunOutcome, ServiceObserver, Work
+from lnopt.pricing.evidence import ChannelEvidence
 from lnopt.report_picture import write_report_png
 from lnopt.reports import (
     BackendStatus,
@@ -162,6 +163,19 @@ class Optimizer:
             activity=self._store.activity(now_s=now),
             graph=graph,
             prices=self._store.price_histories(now_s=now),
+            evidence=self._price_evidence(now),
+        )
+
+    def _price_evidence(self, now_s: float) -> dict[str, ChannelEvidence]:
+        """What the pricing model reads; nothing while it is off (the fee rules do not)."""
+        pricing = self._config.pricing
+        if not pricing.enabled:
+            return {}
+        return self._store.price_evidence(
+            now_s=now_s,
+            window_days=pricing.window_days,
+            half_life_days=pricing.half_life_days,
+            payment_window_s=pricing.payment_window_s,
         )
 
     def score(self, short_channel_id: str | None = None) -> ScoreReport:

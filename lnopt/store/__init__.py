@@ -6,7 +6,8 @@ the shadow log of decisions, the advise queue and the fee journal.
 :mod:`~lnopt.store.forwards` (forwards, how they are keyed and counted, backfill cursors),
 :mod:`~lnopt.store.runs` (runs, decisions and proposals), :mod:`~lnopt.store.journal` (the
 fee journal), :mod:`~lnopt.store.prices` (what each channel earned at its last two fee
-rates), :mod:`~lnopt.store.observations` (what each run saw of the node and of each
+rates), :mod:`~lnopt.store.evidence` (each channel's fee spells and payments, for the pricing
+model), :mod:`~lnopt.store.observations` (what each run saw of the node and of each
 channel, fee income per day) and :mod:`~lnopt.store.alerts` (alerts raised, channels left alone);
 :mod:`~lnopt.store.records` holds what they hand back.
 
@@ -28,6 +29,7 @@ from __future__ import annotations
 import logging
 
 from lnopt.store.alerts import AlertRecord, AlertTables, HandsOffMark
+from lnopt.store.evidence import EvidenceTables
 from lnopt.store.forwards import DAY_S, WINDOW_DAYS, ForwardTables, forward_key
 from lnopt.store.journal import JournalTables
 from lnopt.store.observations import (
@@ -71,7 +73,15 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 
-class Store(ForwardTables, RunTables, JournalTables, PriceTables, ObservationTables, AlertTables):
+class Store(
+    ForwardTables,
+    RunTables,
+    JournalTables,
+    PriceTables,
+    EvidenceTables,
+    ObservationTables,
+    AlertTables,
+):
     """lnopt's SQLite file; see the module docstring for what it holds and how."""
 
     def prune(self, *, now_s: float) -> int:
