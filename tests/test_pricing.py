@@ -56,10 +56,10 @@ def propose(found: ChannelEvidence | None, *, current_ppm: int, **kwargs: object
 
 def test_spells_merge_equal_rates_and_a_change_follows_its_runs_observation() -> None:
     events = [
-        (NOW_S - 3 * DAY_S, 0, 100),
-        (NOW_S - 2 * DAY_S, 0, 100),
-        (NOW_S - 2 * DAY_S, 1, 300),  # the run that observed 100 then set 300
-        (NOW_S - 1 * DAY_S, 0, 300),
+        (NOW_S - 3 * DAY_S, 0, 0, 100),
+        (NOW_S - 2 * DAY_S, 0, 0, 100),
+        (NOW_S - 2 * DAY_S, 1, 7, 300),  # the run that observed 100 then set 300
+        (NOW_S - 1 * DAY_S, 0, 0, 300),
     ]
     spells = spells_from(events, now_s=NOW_S, first_seen_s=None)
     assert spells == (
@@ -69,7 +69,7 @@ def test_spells_merge_equal_rates_and_a_change_follows_its_runs_observation() ->
 
 
 def test_the_first_spell_reaches_back_to_the_first_payment_seen() -> None:
-    spells = spells_from([(NOW_S - DAY_S, 0, 100)], now_s=NOW_S, first_seen_s=NOW_S - 9 * DAY_S)
+    spells = spells_from([(NOW_S - DAY_S, 0, 0, 100)], now_s=NOW_S, first_seen_s=NOW_S - 9 * DAY_S)
     assert spells == (PriceSpell(100, NOW_S - 9 * DAY_S, NOW_S),)
 
 
@@ -188,9 +188,37 @@ def test_the_floor_keeps_scarce_liquidity_at_the_market_and_the_ceiling_holds() 
     dear = evidence(arm(4500, 7, 5), current_ppm=4500)
     capped = propose(dear, current_ppm=4500, market_ppm=3000)
     assert capped.fee_ppm <= CONFIG.ceiling_ppm
-    for seed in range(20):
-        climbing = evidence(arm(1000, 7, 20), arm(3000, 7, 20), current_ppm=3000)
-        assert propose(climbing, current_ppm=3000, seed=seed).fee_ppm <= CONFIG.ceiling_ppm
+    quiet_and_dear = propose(
+        evidence(arm(4900, 20, 0), current_ppm=4900), current_ppm=4900, market_ppm=4500
+    )
+    assert quiet_and_dear.fee_ppm == CONFIG.ceiling_ppm  # near the market, but above the ceiling
+    quiet_and_cheap = propose(
+        evidence(arm(500, 20, 0), current_ppm=500),
+        current_ppm=500,
+        market_ppm=450,
+        local_ratio=half,
+    )
+    assert quiet_and_cheap.fee_ppm == 900  # near the market, but below the floor
+
+
+def test_one_move_stays_within_its_factor_even_toward_a_far_market() -> None:
+    found = evidence(arm(100, 7, 5), arm(141, 7, 5), current_ppm=100)
+    for seed in range(40):
+        fee = propose(found, current_ppm=100, market_ppm=3000, seed=seed).fee_ppm
+        assert 100 / CONFIG.max_move_factor <= fee <= 100 * CONFIG.max_move_factor
+
+
+def test_a_free_market_is_no_price_to_follow() -> None:
+    quiet = propose(evidence(arm(500, 20, 0), current_ppm=500), current_ppm=500, market_ppm=0)
+    assert quiet.fee_ppm == 500
+    assert "No other channel toward this peer gives a market price." in quiet.reasons
+
+
+def test_changes_made_at_the_same_time_follow_their_journal_order() -> None:
+    at = NOW_S - DAY_S
+    events = [(at - DAY_S, 0, 0, 100), (at, 1, 8, 100), (at, 1, 7, 300)]  # change, then undo
+    (spell,) = spells_from(events, now_s=NOW_S, first_seen_s=None)
+    assert spell.fee_ppm == 100
 
 
 def test_the_same_history_gives_the_same_fee_and_the_explanation_names_what_was_tried() -> None:

@@ -16,12 +16,12 @@ BLOCKS_PER_DAY = 144
 class ChannelFacts:
     """What the rules need to know about one channel, computed once from the snapshot.
 
-        ``idle_days`` is the time since the channel last forwarded (settled or failed, in or out);
-        when ``idle_at_least`` is true it is only a lower bound, read from the activity windows.
-        ``alternative_ppms`` are the fee rates of the other nodes' active channels toward the peer,
-        in increasing order, and ``alternative_capacities_msat`` their capacities. ``price`` is
-        what the channel earned at its current fee rate and the one before (None when lnopt has
-        not set the fee in force), ``price_days`` how long the current rate has been in force.
+    ``idle_days`` is the time since the channel last forwarded (settled or failed, in or out);
+    when ``idle_at_least`` is true it is only a lower bound, read from the activity windows.
+    ``alternative_ppms`` are the fee rates of the other nodes' active channels toward the peer,
+    in increasing order, and ``alternative_capacities_msat`` their capacities. ``price`` is
+    what the channel earned at its current fee rate and the one before (None when lnopt has
+    not set the fee in force), ``price_days`` how long the current rate has been in force.
     ``evidence`` is what the pricing model reads: the channel's fee spells and payments.
     """
 

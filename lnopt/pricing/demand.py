@@ -33,6 +33,7 @@ STEEPNESS = (1.0, 2.0, 4.0, 8.0)
 CHOKE_GRID_PPM = tuple(2.0 ** (k / 2) for k in range(0, 29))  # 1 to 16,384 ppm
 PRIOR_SHAPE = 1.0
 MIN_RATE_PER_DAY = 0.01
+MIN_DAYS = 1.0  # the prior's payment rate is read over at least a day
 
 
 @dataclass(frozen=True)
@@ -97,7 +98,7 @@ def fit_demand(
     days = np.array([arm.days for arm in evidence.arms])
     counts = np.array([arm.payments for arm in evidence.arms])
     total_days, total = float(days.sum()), float(counts.sum())
-    prior_rate = PRIOR_SHAPE / max(MIN_RATE_PER_DAY, total / max(total_days, 1e-9))
+    prior_rate = PRIOR_SHAPE / max(MIN_RATE_PER_DAY, total / max(total_days, MIN_DAYS))
 
     shares = 1.0 / (1.0 + (fees[None, :] / choke[:, None]) ** steep[:, None])
     exposure = shares @ days

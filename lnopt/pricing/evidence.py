@@ -104,19 +104,28 @@ class ChannelEvidence:
 
 
 def spells_from(
-    rate_events: Iterable[tuple[float, int, int]], *, now_s: float, first_seen_s: float | None
+    rate_events: Iterable[tuple[float, int, int, int]],
+    *,
+    now_s: float,
+    first_seen_s: float | None,
 ) -> tuple[PriceSpell, ...]:
-    """The spells from ``(time_s, order, fee_ppm)`` events: an observation (order 0) or a
-    journal change (order 1) at ``time_s``, in any order. The first spell starts at
-    ``first_seen_s`` when that is earlier (see the module docstring)."""
+    """The spells from ``(time_s, order, sequence, fee_ppm)`` events, in any order: an
+    observation (order 0) or a journal change (order 1, its ``change_id`` as the sequence, so
+    changes made at the same time follow one another as they were made). The first spell starts
+    at ``first_seen_s`` when that is earlier (see the module docstring)."""
     spells: list[PriceSpell] = []
-    for time_s, _, fee_ppm in sorted(rate_events):
+    for time_s, _, _, fee_ppm in sorted(rate_events):
         if time_s > now_s:
             break
         if not spells and first_seen_s is not None:
             time_s = min(time_s, first_seen_s)
         if spells and spells[-1].fee_ppm == fee_ppm:
             continue
+        if spells and spells[-1].start_s >= time_s:  # replaced at once: never in force
+            spells.pop()
+            if spells and spells[-1].fee_ppm == fee_ppm:
+                spells[-1] = PriceSpell(fee_ppm, spells[-1].start_s, now_s)
+                continue
         if spells:
             spells[-1] = PriceSpell(spells[-1].fee_ppm, spells[-1].start_s, time_s)
         spells.append(PriceSpell(fee_ppm, time_s, now_s))

@@ -11,13 +11,17 @@ In order:
 2. **A price is held to be judged.** A fee in force for less than ``hold_days`` is kept: a
    price needs days of traffic before it says anything, and gossip allows few updates.
 3. **Thompson sampling picks the candidate.** The candidates are the rates of a log-spaced grid
-   (a factor √2 apart) within ``max_move_factor`` of the current fee, the current fee and the
-   market price, all within the floor and the ceiling. One draw of the demand posterior
+   (a factor √2 apart), the current fee and the market price, those within ``max_move_factor``
+   of the current fee and within the floor and the ceiling. One draw of the demand posterior
    (:mod:`lnopt.pricing.demand`) names the candidate that would earn most; rates seldom tried
    are drawn often enough to be explored, rates shown poor seldom.
 4. **No move without evidence.** The drawn rate replaces the current one only when the
-   posterior says it earns more with probability at least ``min_win_probability``; a current
-   fee outside the floor and ceiling moves to the best candidate inside them.
+   posterior says it earns more with probability at least ``min_win_probability``. A current
+   fee outside the floor and ceiling is not held: it moves at once to the best candidate inside
+   them (the nearest bound when none lies within ``max_move_factor``).
+
+A market price of 0 ppm (free channels toward the peer) is no price to follow: it counts as no
+market.
 
 The **ceiling** (``ceiling_ppm``) sits below the senders' fee budget cliff: Core Lightning's
 ``pay`` gives up routes costing over 0.5% of the amount, so above it a fee is not dear but
@@ -84,6 +88,7 @@ def propose_fee(
     config: PricingConfig,
     seed: int,
 ) -> PriceProposal:
+    market_ppm = market_ppm or None  # free channels toward the peer set no price to follow
     floor, ceiling = bounds_ppm(market_ppm=market_ppm, local_ratio=local_ratio, config=config)
     bounded = (
         f" (floor {floor} ppm: only {local_ratio:.0%} of the capacity is on our side)"
@@ -93,7 +98,8 @@ def propose_fee(
     held_days = 0.0 if evidence is None else evidence.held_days
     if evidence is None or evidence.served + evidence.censored < config.quiet_payments:
         return _quiet(current_ppm, market_ppm, floor, ceiling, held_days, config)
-    if evidence.current_ppm != current_ppm:
+    within = floor <= current_ppm <= ceiling
+    if evidence.current_ppm != current_ppm and within:
         return PriceProposal(
             current_ppm,
             (
@@ -101,7 +107,7 @@ def propose_fee(
                 f"held {config.hold_days:g} days before it is judged.",
             ),
         )
-    if evidence.held_days < config.hold_days and floor <= current_ppm <= ceiling:
+    if evidence.held_days < config.hold_days and within:
         return PriceProposal(
             current_ppm,
             (
@@ -117,7 +123,7 @@ def propose_fee(
     )
     tried = _tried_text(evidence)
     candidates = _candidates(current_ppm, market_ppm, floor, ceiling, config)
-    if not floor <= current_ppm <= ceiling:
+    if not within:
         best = candidates[int(np.argmax(posterior.expected_income_msat_per_day(candidates)))]
         return PriceProposal(
             best,
@@ -182,12 +188,13 @@ def _quiet(
             current_ppm, (quiet, "No other channel toward this peer gives a market price.")
         )
     target = min(ceiling, max(floor, market_ppm))
-    if target / MARKET_BAND <= current_ppm <= target * MARKET_BAND:
+    within = floor <= current_ppm <= ceiling
+    if within and target / MARKET_BAND <= current_ppm <= target * MARKET_BAND:
         return PriceProposal(
             current_ppm,
             (quiet, f"It is at about the market price, {target} ppm: keep {current_ppm} ppm."),
         )
-    if held_days < config.hold_days and floor <= current_ppm <= ceiling:
+    if held_days < config.hold_days and within:
         return PriceProposal(
             current_ppm,
             (
@@ -213,7 +220,7 @@ def _candidates(
     high = min(ceiling, max(current_ppm, 1) * config.max_move_factor)
     found = {ppm for ppm in GRID_PPM if low <= ppm <= high}
     for extra in (current_ppm, market_ppm):
-        if extra is not None and floor <= extra <= ceiling:
+        if extra is not None and low <= extra <= high:
             found.add(extra)
     if not found:
         found.add(min(ceiling, max(floor, current_ppm)))

@@ -20,10 +20,10 @@ from lnopt.store.records import JournalStatus
 from lnopt.store.schema import StoreBase
 
 _RATE_EVENTS_SQL = """
-SELECT short_channel_id AS scid, observed_s AS at_s, 0 AS ord, fee_ppm
+SELECT short_channel_id AS scid, observed_s AS at_s, 0 AS ord, 0 AS seq, fee_ppm
 FROM channel_observations WHERE observed_s >= :since AND observed_s <= :now
 UNION ALL
-SELECT short_channel_id, created_s, 1, json_extract(new_policy, '$.fee_ppm')
+SELECT short_channel_id, created_s, 1, change_id, json_extract(new_policy, '$.fee_ppm')
 FROM journal WHERE status IN (:done, :rolled_back) AND created_s >= :since AND created_s <= :now
 """
 
@@ -47,7 +47,7 @@ class EvidenceTables(StoreBase):
     ) -> dict[str, ChannelEvidence]:
         """Per channel seen in the window: its arms (see :mod:`lnopt.pricing.evidence`)."""
         since = now_s - window_days * DAY_S
-        events: dict[str, list[tuple[float, int, int]]] = {}
+        events: dict[str, list[tuple[float, int, int, int]]] = {}
         rate_params = {
             "since": since,
             "now": now_s,
@@ -55,7 +55,9 @@ class EvidenceTables(StoreBase):
             "rolled_back": JournalStatus.ROLLED_BACK.value,
         }
         for row in self._query(_RATE_EVENTS_SQL, rate_params):
-            events.setdefault(row[0], []).append((float(row[1]), int(row[2]), int(row[3])))
+            events.setdefault(row[0], []).append(
+                (float(row[1]), int(row[2]), int(row[3]), int(row[4]))
+            )
         parts: dict[str, list[tuple[float, int, int, bool]]] = {}
         part_params = {
             "since": since,
