@@ -44,10 +44,10 @@ def backend() -> MemoryBackend:
 
 
 def forward(
-    n: int, *, out_channel: str, at_s: float, fee_ppm: int, parts: int = 1
+    n: int, *, out_channel: str, at_s: float, fee_ppm: int, parts: int = 1, sat: int = 20_000
 ) -> list[Forward]:
-    """One payment of ``parts`` parts of 2,000,000 sat each, leaving through ``out_channel``."""
-    out_msat = 2_000_000_000
+    """One payment of ``parts`` parts of ``sat`` each, leaving through ``out_channel``."""
+    out_msat = sat * 1000
     fee_msat = out_msat * fee_ppm // 1_000_000
     return [
         Forward(
@@ -65,9 +65,9 @@ def forward(
     ]
 
 
-def history(path: Path) -> tuple[Store, Optimizer, MemoryBackend, Clock]:
+def history(path: Path, *, sat: int = 20_000) -> tuple[Store, Optimizer, MemoryBackend, Clock]:
     """Ten days of runs every 6 hours in shadow mode; channel 1 forwards a 3-part payment a
-    day at 100 ppm, channel 2 nothing."""
+    day at 100 ppm (parts of ``sat``), channel 2 nothing."""
     store, node, clock = Store(path), backend(), Clock()
     service = Optimizer(
         node, store, modelled(), mode=Mode.SHADOW, interval_s=6 * HOUR_S, clock=clock
@@ -76,7 +76,7 @@ def history(path: Path) -> tuple[Store, Optimizer, MemoryBackend, Clock]:
     for step in range(40):
         if step % 4 == 1:
             store.record_forwards(
-                forward(step, out_channel=busy, at_s=clock.now, fee_ppm=100, parts=3)
+                forward(step, out_channel=busy, at_s=clock.now, fee_ppm=100, parts=3, sat=sat)
             )
         service.run_once()
         clock.now += 6 * HOUR_S
@@ -90,7 +90,7 @@ def test_the_store_gives_each_channel_its_spells_and_payments(tmp_path: Path) ->
     (arm,) = evidence[busy].arms
     assert arm.fee_ppm == 100
     assert arm.served == 10  # ten payments of three parts each, not thirty forwards
-    assert arm.volume_msat == 10 * 3 * 2_000_000_000
+    assert arm.volume_msat == 10 * 3 * 20_000_000
     assert arm.raw_days > 9
     assert evidence[quiet].served == 0
     store.close()
@@ -149,3 +149,13 @@ def test_a_restart_keeps_the_evidence_and_the_decisions(tmp_path: Path) -> None:
     ]
     assert after == before
     reopened.close()
+
+
+def test_the_liquidity_rules_still_price_a_draining_channel(tmp_path: Path) -> None:
+    # 6,000,000 sat a day out of a channel holding 2,500,000: it would be empty within a day
+    store, service, node, _ = history(tmp_path / "lnopt.sqlite3", sat=2_000_000)
+    busy = node.channels()[0].short_channel_id
+    (decision,) = (r.decision for r in service.recommend() if r.decision.short_channel_id == busy)
+    assert decision.action is Action.RAISE_FEES
+    assert decision.reasons[0].startswith("The channel is draining")
+    store.close()

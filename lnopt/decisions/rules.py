@@ -480,7 +480,6 @@ RULES: dict[str, Rule] = {
 
 PRECEDENCE = tuple(RULES)
 
-FEE_RULES = frozenset(
-    ("draining", "raise_fees", "price_test", "untested_price", "lower_fees", "probe_price")
-)
-"""The rules the pricing model replaces when ``pricing.enabled``."""
+FEE_RULES = frozenset(("price_test", "untested_price", "lower_fees", "probe_price"))
+"""The rules the pricing model replaces when ``pricing.enabled``: those that find the price
+demand bears. ``draining`` and ``raise_fees`` still price scarce liquidity."""
