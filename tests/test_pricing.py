@@ -42,7 +42,7 @@ def arm(fee_ppm: int, days: float, payments: int, *, censored: int = 0) -> ArmEv
 
 
 def evidence(*arms: ArmEvidence, current_ppm: int, held_days: float = 10.0) -> ChannelEvidence:
-    return ChannelEvidence(SCID, current_ppm, held_days, len(arms) - 1, arms)
+    return ChannelEvidence(SCID, current_ppm, held_days, arms)
 
 
 def propose(found: ChannelEvidence | None, *, current_ppm: int, **kwargs: object):  # type: ignore[no-untyped-def]

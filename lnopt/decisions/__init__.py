@@ -54,11 +54,11 @@ The precedence, first asked first:
     (by this rule or ``draining``) for ``probe_pause_days``. When the demand stops altogether,
     ``lower_fees`` brings the fee down step by step once the liquidity has sat idle for a week.
 
-**The pricing model.** With ``pricing.enabled`` the demand rules (9 to 12) are not asked: a
-channel that none of the others decides is priced by :mod:`lnopt.pricing`; the liquidity
-rules (6 and 8) still raise the fee of a draining or depleted channel (a demand curve
-learned per channel, Thompson sampling, a hold time, a floor and a ceiling), and the guard still
-approves, clamps or refuses its proposal.
+**The pricing model.** With ``pricing.enabled`` the demand rules (9 to 12) are not asked, and
+a channel that none of the others decides is priced by :mod:`lnopt.pricing` (a demand curve
+learned per channel, Thompson sampling, a hold time, a floor and a ceiling). The liquidity
+rules (6 and 8) still raise the fee of a draining or depleted channel, and the guard still
+approves, clamps or refuses every proposal.
 
 The market price is a *capacity-weighted* median because large channels carry most payments.
 

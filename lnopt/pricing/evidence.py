@@ -73,7 +73,6 @@ class ChannelEvidence:
     short_channel_id: str
     current_ppm: int
     held_days: float  # how long the current rate has been in force
-    changes: int  # rate changes within the evidence window
     arms: tuple[ArmEvidence, ...]
 
     @property
@@ -85,22 +84,12 @@ class ChannelEvidence:
         return sum(arm.censored for arm in self.arms)
 
     @property
-    def weighted_payments(self) -> float:
-        return sum(arm.payments for arm in self.arms)
-
-    @property
     def mean_amount_msat(self) -> int | None:
         """The mean amount of a served payment; None before the first."""
         served = self.served
         if served == 0:
             return None
         return sum(arm.volume_msat for arm in self.arms) // served
-
-    def arm(self, fee_ppm: int) -> ArmEvidence | None:
-        for arm in self.arms:
-            if arm.fee_ppm == fee_ppm:
-                return arm
-        return None
 
 
 def spells_from(
@@ -218,7 +207,6 @@ def channel_evidence(
         short_channel_id=short_channel_id,
         current_ppm=current.fee_ppm,
         held_days=current.days,
-        changes=len(spells) - 1,
         arms=arms,
     )
 

@@ -46,26 +46,21 @@ class EvidenceTables(StoreBase):
         payment_window_s: float,
     ) -> dict[str, ChannelEvidence]:
         """Per channel seen in the window: its arms (see :mod:`lnopt.pricing.evidence`)."""
-        since = now_s - window_days * DAY_S
-        events: dict[str, list[tuple[float, int, int, int]]] = {}
-        rate_params = {
-            "since": since,
+        params = {
+            "since": now_s - window_days * DAY_S,
             "now": now_s,
             "done": JournalStatus.DONE.value,
             "rolled_back": JournalStatus.ROLLED_BACK.value,
+            "settled": ForwardStatus.SETTLED.value,
+            "local_failed": ForwardStatus.LOCAL_FAILED.value,
         }
-        for row in self._query(_RATE_EVENTS_SQL, rate_params):
+        events: dict[str, list[tuple[float, int, int, int]]] = {}
+        for row in self._query(_RATE_EVENTS_SQL, params):
             events.setdefault(row[0], []).append(
                 (float(row[1]), int(row[2]), int(row[3]), int(row[4]))
             )
         parts: dict[str, list[tuple[float, int, int, bool]]] = {}
-        part_params = {
-            "since": since,
-            "now": now_s,
-            "settled": ForwardStatus.SETTLED.value,
-            "local_failed": ForwardStatus.LOCAL_FAILED.value,
-        }
-        for row in self._query(_PARTS_SQL, part_params):
+        for row in self._query(_PARTS_SQL, params):
             parts.setdefault(row[0], []).append(
                 (
                     float(row[1]),
