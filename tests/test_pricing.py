@@ -223,9 +223,15 @@ def test_changes_made_at_the_same_time_follow_their_journal_order() -> None:
 
 def test_the_same_history_gives_the_same_fee_and_the_explanation_names_what_was_tried() -> None:
     found = evidence(arm(100, 7, 5), arm(200, 7, 6), arm(400, 7, 1), current_ppm=200)
-    seed = pricing_seed(SCID, 1_760_000_000)
+    seed = pricing_seed(found)
     first = propose(found, current_ppm=200, seed=seed)
     assert propose(found, current_ppm=200, seed=seed) == first
+    # the seed is the evidence's: a later look at the same history draws the same, a new
+    # payment draws anew
+    later = dataclasses.replace(found, held_days=found.held_days + 0.25)
+    assert pricing_seed(later) == seed
+    paid = evidence(arm(100, 7, 5), arm(200, 7, 7), arm(400, 7, 1), current_ppm=200)
+    assert pricing_seed(paid) != seed
     text = " ".join(first.reasons)
     assert "Tried: 100 ppm for 7.0 days: 5 payments" in text
     assert "400 ppm for 7.0 days: 1 payments" in text

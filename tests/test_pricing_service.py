@@ -108,7 +108,7 @@ def test_the_model_proposes_through_the_pipeline_and_the_guard(tmp_path: Path) -
     guarded = recommendations[quiet].guarded
     assert guarded is not None and guarded.applicable and guarded.policy is not None
     assert guarded.policy.fee_ppm == MARKET_PPM  # within the guard's largest step
-    # the busy one gets what the model says for its evidence, seeded by the snapshot's time
+    # the busy one gets what the model says for its evidence, seeded by its evidence
     snapshot = service.snapshot()
     ch = snapshot.channel(busy)
     assert ch is not None
@@ -119,7 +119,7 @@ def test_the_model_proposes_through_the_pipeline_and_the_guard(tmp_path: Path) -
         market_ppm=facts.alternative_median_ppm,
         local_ratio=facts.local_ratio,
         config=modelled().pricing,
-        seed=pricing_seed(busy, snapshot.taken_at_s),
+        seed=pricing_seed(facts.evidence),
     )
     decision = recommendations[busy].decision
     assert decision.reasons == expected.reasons

@@ -435,7 +435,7 @@ def price(context: RuleContext) -> Outcome:
         market_ppm=facts.alternative_median_ppm,
         local_ratio=facts.local_ratio,
         config=context.config.pricing,
-        seed=pricing_seed(channel.short_channel_id, facts.taken_at_s),
+        seed=pricing_seed(facts.evidence),
     )
     if proposal.fee_ppm == current_ppm:
         return _keep(*proposal.reasons)

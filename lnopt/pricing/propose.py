@@ -32,8 +32,10 @@ and the scarcer they are the more the payments they would carry later are worth:
 the market price times ``scarce_local_ratio / local share`` (at most :data:`MAX_SCARCITY`
 times), so a channel halfway below the mark sells at twice the market at least.
 
-The draw is seeded by the channel and the snapshot's time, so the plugin, the runner and the
-simulator propose the same fee from the same history.
+The draw is seeded by the evidence itself (the channel, the rate in force and the payments
+counted at each rate, :func:`pricing_seed`), not by the clock: the plugin, the runner and the
+simulator propose the same fee from the same history whenever they look, and a new draw comes
+with each new payment or fee.
 """
 
 from __future__ import annotations
@@ -62,8 +64,13 @@ class PriceProposal:
     win_probability: float | None = None
 
 
-def pricing_seed(short_channel_id: str, taken_at_s: int) -> int:
-    digest = hashlib.sha256(f"{short_channel_id}@{taken_at_s}".encode()).digest()
+def pricing_seed(evidence: ChannelEvidence | None) -> int:
+    """The seed of the draw for ``evidence`` (see the module docstring); 0 without evidence."""
+    if evidence is None:
+        return 0
+    counts = ",".join(f"{arm.fee_ppm}:{arm.served}:{arm.censored}" for arm in evidence.arms)
+    key = f"{evidence.short_channel_id}@{evidence.current_ppm}|{counts}"
+    digest = hashlib.sha256(key.encode()).digest()
     return int.from_bytes(digest[:8], "big")
 
 
