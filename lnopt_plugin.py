@@ -25,7 +25,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from pyln.client import Plugin
+from pyln.client import LightningRpc, Plugin
 from pyln.client.plugin import Request
 
 from lnopt.alerts.delivery import NOTIFICATION_TOPIC
@@ -47,10 +47,12 @@ from lnopt.plugin_options import (
 from lnopt.plugin_protocol import LnoptPlugin
 from lnopt.recorder import ForwardRecorder
 from lnopt.service import Optimizer, Service, parse_mode
+from lnopt.service.simulation_job import SimulationJobs
 
 logger = logging.getLogger("lnopt.plugin")
 
 WORKER_THREADS = 2
+SIMULATION_FOLDER = "lnopt-simulate"  # beside the store: the node's answers and the last answer
 SHUTDOWN_WAIT_S = 5.0  # how long a scheduled run in progress may hold up the node's shutdown
 
 
@@ -59,6 +61,7 @@ class LnoptApp:
 
     def __init__(self) -> None:
         self._service: Service | None = None
+        self.simulations = SimulationJobs()  # attached to the node at init
         self._recorder: ForwardRecorder | None = None
         self._operations: Operations | None = None
         self._notify: Callable[[str, dict[str, Any]], None] | None = None
@@ -92,10 +95,8 @@ class LnoptApp:
             settings = read_settings(options, lightning_dir)
             operations = read_operations(options)
             settings = with_operations(settings, operations)
-            backend = ClnBackend.from_socket(
-                Path(lightning_dir) / str(configuration["rpc-file"]),
-                graph_refresh_s=settings.config.graph.refresh_s,
-            )
+            rpc = LightningRpc(str(Path(lightning_dir) / str(configuration["rpc-file"])))
+            backend = ClnBackend(rpc, graph_refresh_s=settings.config.graph.refresh_s)
             service = Service.open(backend, settings)
         except LnoptError as exc:
             logger.warning("event=disabled reason=%r", str(exc))
@@ -112,6 +113,11 @@ class LnoptApp:
             logger.warning("event=disabled reason=%r", str(exc))
             return {"disable": f"lnopt: {exc}"}
         self._service = service
+        self.simulations.attach(
+            settings.db_path.parent / SIMULATION_FOLDER,
+            rpc.call,
+            config=lambda: service.optimizer.config,
+        )
         self._recorder = ForwardRecorder(service.store, listener=self._operations.watch)
         self._operations.watch_recorder(self._recorder)
         self._recorder.start()
@@ -132,6 +138,7 @@ class LnoptApp:
         """Finish what is queued and close the store (idempotent)."""
         if self._recorder is not None:
             self._recorder.stop()
+        self.simulations.stop()
         if self._operations is not None:
             self._operations.close()
             self._operations = None
@@ -237,6 +244,13 @@ def _add_methods(plugin: Plugin, app: LnoptApp) -> None:
         name = f"lnopt-{verb}"
         method = background_method(app, handler)
         plugin.add_method(name, method, background=True, description=handler.__doc__)
+
+    plugin.add_method(
+        "lnopt-simulate",
+        background_method(app, app.simulations.simulate),
+        background=True,
+        description=SimulationJobs.simulate.__doc__,
+    )
 
 
 def main() -> None:

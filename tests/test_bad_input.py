@@ -117,6 +117,12 @@ PARAMS = [
     ),
     Param("lnopt-alerts", "limit", "a whole number from 1 to 1000"),
     Param("lnopt-release", "channel", SHORT_CHANNEL_ID),
+    # every bad value is refused before a simulation starts
+    Param("lnopt-simulate", "seeds", "a whole number from 1 to 20"),
+    Param("lnopt-simulate", "days", "a whole number from 1 to 90"),
+    Param("lnopt-simulate", "max_payments", "a whole number from 1000 to 200000"),
+    Param("lnopt-simulate", "recorded_days", "a whole number from 1 to 3650"),
+    Param("lnopt-simulate", "restart", BOOLEAN, frozenset({"true"})),
     Param("setconfig", "lnopt-alert-max-per-hour", "a whole number from 0 to 10000"),
     Param("setconfig", "lnopt-mode", "one of shadow, advise, auto"),
     Param("setconfig", "lnopt-interval", "a whole number from 0 to 31536000"),
@@ -149,6 +155,7 @@ SIGNATURES: dict[str, tuple[list[str], list[str]]] = {  # (required, optional)
     "lnopt-report": ([], ["days", "png"]),
     "lnopt-alerts": ([], ["limit"]),
     "lnopt-release": (["channel"], []),
+    "lnopt-simulate": ([], ["seeds", "days", "max_payments", "recorded_days", "restart"]),
     "setconfig": (["config", "val"], []),
 }
 VALID = {

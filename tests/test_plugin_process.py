@@ -40,6 +40,7 @@ METHODS = {
     "lnopt-rollback",
     "lnopt-history",
     "lnopt-status",
+    "lnopt-simulate",
     "lnopt-report",
     "lnopt-alerts",
     "lnopt-release",
@@ -136,6 +137,7 @@ def test_manifest_declares_typed_options_every_method_and_the_forward_subscripti
     assert set(methods) == METHODS
     assert methods["lnopt-apply"]["usage"].startswith("[channel] [dryrun]")
     assert methods["lnopt-rollback"]["usage"].startswith("target [dryrun]")
+    assert methods["lnopt-simulate"]["usage"].startswith("[seeds] [days] [max_payments]")
     assert all(method["description"].strip() for method in methods.values())
     assert "forward_event" in manifest["subscriptions"]
     assert manifest["dynamic"] is True

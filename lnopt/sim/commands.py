@@ -1,7 +1,8 @@
 """``python -m lnopt sim compare`` and the demo.
 
-:func:`add_commands` registers ``sim compare`` and ``sim demo`` on the main parser's
-subcommands. The top-level ``demo`` command can reuse :func:`add_demo_arguments` and
+:func:`add_commands` registers ``sim compare``, ``sim demo``, ``sim tune``
+(:mod:`lnopt.sim.tune_command`) and ``sim node`` (:mod:`lnopt.sim.node_command`) on the main
+parser's subcommands. The top-level ``demo`` command can reuse :func:`add_demo_arguments` and
 :func:`demo_main` (or call :func:`run_demo` directly).
 """
 
@@ -15,6 +16,7 @@ from pathlib import Path
 
 from lnopt.config import load_config
 from lnopt.sim.compare import DEFAULT_POLICIES, CompareParams, Comparison, compare
+from lnopt.sim.node_command import add_node_command
 from lnopt.sim.plot import plot
 from lnopt.sim.policies import check_policies
 from lnopt.sim.report import as_json, table
@@ -89,6 +91,7 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:  # type: ignor
     add_demo_arguments(demo)
     demo.set_defaults(handler=demo_main)
     add_tune_command(commands, seeds=_seeds, progress=_stderr)
+    add_node_command(commands, seeds=_seeds, progress=_stderr)
 
 
 def compare_main(args: argparse.Namespace) -> int:

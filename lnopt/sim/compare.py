@@ -25,12 +25,12 @@ from lnopt.sim.demand import DemandParams
 from lnopt.sim.engine import SimParams, Simulation
 from lnopt.sim.hindsight import Hindsight, hindsight
 from lnopt.sim.metrics import RunResult
-from lnopt.sim.network import generate_network, load_network
+from lnopt.sim.network import OurNode, generate_network, load_network
 from lnopt.sim.policies import check_policies, make_policy
 from lnopt.sim.policy import PolicyContext
 from lnopt.sim.warmup import WarmupParams, warm_up
 from lnopt.sim.warmup_state import WarmupState
-from lnopt.sim.world import World, WorldParams, build_world, with_stream
+from lnopt.sim.world import World, WorldParams, build_world, with_stream, world_of
 
 logger = logging.getLogger(__name__)
 
@@ -46,6 +46,7 @@ def stream_seed(world_seed: int, stream: int) -> int:
 @dataclass(frozen=True)
 class CompareParams:
     graph: Path | None = None  # a listchannels file; None: a generated network
+    node: OurNode | None = None  # an operator's node as it is; None: one joined to the network
     nodes: int = 3000  # size of a generated network
     seeds: tuple[int, ...] = (1, 2, 3, 4, 5)
     days: float = 30.0
@@ -89,6 +90,8 @@ def world_for(
         days=params.days,
         demand=params.demand,
     )
+    if params.node is not None:
+        return world_of(params.node, world_params)
     return build_world(network or network_for(params, seed), world_params)
 
 

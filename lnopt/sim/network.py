@@ -113,7 +113,7 @@ def join_network(
             local_msat=int(capacities[i] * local_ratio),
             remote_msat=capacities[i] - int(capacities[i] * local_ratio),
             our_policy=our_policy,
-            peer_policy=_peer_policy(network, peer),
+            peer_policy=peer_policy(network, peer),
             state=ChannelState.ACTIVE,
             connected=True,
             private=False,
@@ -188,7 +188,8 @@ def our_edges(node_id: str, channels: Sequence[Channel]) -> list[GraphEdge]:
     return edges
 
 
-def _peer_policy(network: NetworkGraph, peer: str) -> ChannelPolicy:
+def peer_policy(network: NetworkGraph, peer: str) -> ChannelPolicy:
+    """The median of the policies ``peer`` announces on its channels in ``network``."""
     own = [e.policy for e in network.edges_from(peer) if e.active]
     if not own:
         return MEDIAN_FALLBACK

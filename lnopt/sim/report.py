@@ -5,7 +5,7 @@ from __future__ import annotations
 import statistics
 from typing import Any
 
-from lnopt.sim.compare import Comparison
+from lnopt.sim.compare import CompareParams, Comparison
 from lnopt.sim.metrics import FIGURES, Summary, summarise
 from lnopt.sim.stats import PairedRatio, paired_ratio, top_payment_share
 
@@ -97,14 +97,26 @@ def paired_lines(comparison: Comparison) -> list[str]:
     return [*_aligned(rows), note]
 
 
+def _network_text(params: CompareParams) -> str:
+    if params.node is not None:
+        node = params.node
+        return (
+            f"node {node.node_id[:16]}… with its {len(node.channels)} channels in its own "
+            f"gossip ({node.network.node_count:,} other nodes)"
+        )
+    if params.graph is not None:
+        return str(params.graph)
+    return f"a generated {params.nodes}-node network"
+
+
 def verdict_lines(comparison: Comparison) -> list[str]:
     """What was run, lnopt against its strongest rival, and against the hindsight reference."""
     params = comparison.params
     streams = f" x {params.streams} streams" if params.streams > 1 else ""
     lines = [
         f"{len(params.seeds)} {_seed_range(params.seeds)}{streams}, {params.payments:,} payments "
-        f"over {params.days:g} days (after a {params.warmup.days:g}-day warm-up) on "
-        + (str(params.graph) if params.graph else f"a generated {params.nodes}-node network")
+        f"over {params.days:.3g} days (after a {params.warmup.days:.3g}-day warm-up) on "
+        + _network_text(params)
     ]
     raw = paired(comparison)
     if raw:
@@ -166,6 +178,7 @@ def as_json(comparison: Comparison) -> dict[str, Any]:
     return {
         "params": {
             "graph": str(params.graph) if params.graph else None,
+            "node": params.node.node_id if params.node else None,
             "nodes": params.nodes,
             "seeds": list(params.seeds),
             "streams": params.streams,

@@ -59,7 +59,8 @@ class Topology:
 
 def build_topology(our: OurNode) -> Topology:
     """Arrays for ``our.network`` plus our channels, as described in the module docstring."""
-    node_ids = sorted(our.network.nodes - {our.node_id})
+    peers = {ch.peer_id for ch in our.channels}  # a peer with no other channel is a node too
+    node_ids = sorted((our.network.nodes | peers) - {our.node_id})
     node_ids.append(our.node_id)
     index = {node: i for i, node in enumerate(node_ids)}
     us = index[our.node_id]

@@ -103,6 +103,14 @@ def build_world(network: NetworkGraph, params: WorldParams) -> World:
         local_ratio=params.local_ratio,
         prefer=dict(zip(nodes, demand.tolist(), strict=True)),
     )
+    return world_of(our, params)
+
+
+def world_of(our: OurNode, params: WorldParams) -> World:
+    """The world of ``our`` node as it is (an operator's own node, :mod:`lnopt.sim.own_node`):
+    balances and payments drawn from ``params.seed``; ``params``' peers, hubs, capacities
+    and local share are not used."""
+    network = our.network
     topo = build_topology(our)
     rng = np.random.default_rng(params.seed + 1_000_003)
     degrees = np.bincount(
