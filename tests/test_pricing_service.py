@@ -84,7 +84,7 @@ def history(path: Path, *, sat: int = 20_000) -> tuple[Store, Optimizer, MemoryB
 
 
 def test_the_store_gives_each_channel_its_spells_and_payments(tmp_path: Path) -> None:
-    store, service, node, _ = history(tmp_path / "lnopt.sqlite3")
+    store, service, node, clock = history(tmp_path / "lnopt.sqlite3")
     busy, quiet = (ch.short_channel_id for ch in node.channels())
     evidence = service.snapshot().evidence
     (arm,) = evidence[busy].arms
@@ -93,6 +93,11 @@ def test_the_store_gives_each_channel_its_spells_and_payments(tmp_path: Path) ->
     assert arm.volume_msat == 10 * 3 * 20_000_000
     assert arm.raw_days > 9
     assert evidence[quiet].served == 0
+    # the last run's observation, not the clock: what seeds the draw
+    last_run_s = clock.now - 6 * HOUR_S
+    assert evidence[busy].last_event_s == evidence[quiet].last_event_s == last_run_s
+    clock.now += HOUR_S
+    assert service.snapshot().evidence[busy].last_event_s == last_run_s
     store.close()
 
 

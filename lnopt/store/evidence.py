@@ -79,6 +79,7 @@ class EvidenceTables(StoreBase):
                 group_payments(channel_parts, payment_window_s=payment_window_s),
                 now_s=now_s,
                 half_life_days=half_life_days,
+                last_event_s=max(event[0] for event in rate_events),
             )
             if evidence is not None:
                 found[scid] = evidence
