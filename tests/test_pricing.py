@@ -227,13 +227,13 @@ def test_the_same_history_gives_the_same_fee_and_the_explanation_names_what_was_
     first = propose(found, current_ppm=200, seed=seed)
     assert propose(found, current_ppm=200, seed=seed) == first
     # the seed is the evidence's: a later look at the same history draws the same; a new
-    # payment, or a new run's observation, draws anew
+    # payment, or a new run, draws anew
     later = dataclasses.replace(found, held_days=found.held_days + 0.25)
     assert pricing_seed(later) == seed
     paid = evidence(arm(100, 7, 5), arm(200, 7, 7), arm(400, 7, 1), current_ppm=200)
     assert pricing_seed(paid) != seed
-    observed_again = dataclasses.replace(found, last_event_s=found.last_event_s + 6 * 3600)
-    assert pricing_seed(observed_again) != seed
+    next_run = dataclasses.replace(found, latest_run_id=found.latest_run_id + 1)
+    assert pricing_seed(next_run) != seed
     text = " ".join(first.reasons)
     assert "Tried: 100 ppm for 7.0 days: 5 payments" in text
     assert "400 ppm for 7.0 days: 1 payments" in text

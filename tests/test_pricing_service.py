@@ -93,11 +93,12 @@ def test_the_store_gives_each_channel_its_spells_and_payments(tmp_path: Path) ->
     assert arm.volume_msat == 10 * 3 * 20_000_000
     assert arm.raw_days > 9
     assert evidence[quiet].served == 0
-    # the last run's observation, not the clock: what seeds the draw
-    last_run_s = clock.now - 6 * HOUR_S
-    assert evidence[busy].last_event_s == evidence[quiet].last_event_s == last_run_s
+    # the latest run, not the clock: what seeds the draw
+    assert evidence[busy].latest_run_id == evidence[quiet].latest_run_id == 40
     clock.now += HOUR_S
-    assert service.snapshot().evidence[busy].last_event_s == last_run_s
+    assert service.snapshot().evidence[busy].latest_run_id == 40
+    service.run_once()
+    assert service.snapshot().evidence[busy].latest_run_id == 41
     store.close()
 
 

@@ -58,7 +58,7 @@ from tests.runner_harness import lnopt_json
 from tests.standin_node import StandinNode
 from tests.standin_node.from_simulation import node_state
 
-SEED = 17
+SEED = 62
 NETWORK_NODES = 250
 PAYMENTS = 8_000
 PEERS = 10

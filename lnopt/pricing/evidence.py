@@ -74,7 +74,7 @@ class ChannelEvidence:
     current_ppm: int
     held_days: float  # how long the current rate has been in force
     arms: tuple[ArmEvidence, ...]
-    last_event_s: float = 0.0  # the store's latest observation or change of the rate (0: none)
+    latest_run_id: int = 0  # the store's latest run when the evidence was read (0: none)
 
     @property
     def served(self) -> int:
@@ -168,7 +168,7 @@ def channel_evidence(
     *,
     now_s: float,
     half_life_days: float,
-    last_event_s: float = 0.0,
+    latest_run_id: int = 0,
 ) -> ChannelEvidence | None:
     """The channel's arms from its spells and payments; None without any spell."""
     if not spells:
@@ -210,7 +210,7 @@ def channel_evidence(
         current_ppm=current.fee_ppm,
         held_days=current.days,
         arms=arms,
-        last_event_s=last_event_s,
+        latest_run_id=latest_run_id,
     )
 
 

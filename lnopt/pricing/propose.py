@@ -33,10 +33,9 @@ the market price times ``scarce_local_ratio / local share`` (at most :data:`MAX_
 times), so a channel halfway below the mark sells at twice the market at least.
 
 The draw is seeded by the evidence itself (the channel, the rate in force, the payments counted
-at each rate and the time of the store's latest observation of the rate, :func:`pricing_seed`),
-not by the clock: the plugin, the runner and the simulator propose the same fee from the same
-history whenever they look, and each run (which records what it observed) draws anew, as does
-each new payment or fee.
+at each rate and the id of the store's latest run, :func:`pricing_seed`), not by the clock: the
+plugin, the runner and the simulator propose the same fee from the same store whenever they
+look, and each run draws anew, as does each new payment or fee.
 """
 
 from __future__ import annotations
@@ -70,7 +69,7 @@ def pricing_seed(evidence: ChannelEvidence | None) -> int:
     if evidence is None:
         return 0
     counts = ",".join(f"{arm.fee_ppm}:{arm.served}:{arm.censored}" for arm in evidence.arms)
-    key = f"{evidence.short_channel_id}@{evidence.current_ppm}|{counts}|{evidence.last_event_s!r}"
+    key = f"{evidence.short_channel_id}@{evidence.current_ppm}|{counts}|{evidence.latest_run_id}"
     digest = hashlib.sha256(key.encode()).digest()
     return int.from_bytes(digest[:8], "big")
 

@@ -3,7 +3,9 @@
 Read from what the store keeps anyway (see :mod:`lnopt.pricing.evidence`): the fee each run
 observed (``channel_observations``), the changes the fee journal made (entries in force: DONE,
 or ROLLED_BACK by a later entry) and the settled and locally failed forwards out of each
-channel. Nothing else is kept, so the model's state survives a restart with the store.
+channel; and the latest run's id, which seeds the model's draw (each run draws anew, and every
+program reading the store draws the same). Nothing else is kept, so the model's state
+survives a restart with the store.
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ UNION ALL
 SELECT short_channel_id, created_s, 1, change_id, json_extract(new_policy, '$.fee_ppm')
 FROM journal WHERE status IN (:done, :rolled_back) AND created_s >= :since AND created_s <= :now
 """
+
+_LATEST_RUN_SQL = "SELECT COALESCE(MAX(run_id), 0) FROM runs WHERE started_s <= :now"
 
 _PARTS_SQL = """
 SELECT out_channel, received_s, out_msat, fee_msat, status FROM forwards
@@ -69,6 +73,7 @@ class EvidenceTables(StoreBase):
                     row[4] == ForwardStatus.SETTLED.value,
                 )
             )
+        latest_run_id = int(next(iter(self._query(_LATEST_RUN_SQL, {"now": now_s})))[0])
         found = {}
         for scid, rate_events in events.items():
             channel_parts = parts.get(scid, ())
@@ -79,7 +84,7 @@ class EvidenceTables(StoreBase):
                 group_payments(channel_parts, payment_window_s=payment_window_s),
                 now_s=now_s,
                 half_life_days=half_life_days,
-                last_event_s=max(event[0] for event in rate_events),
+                latest_run_id=latest_run_id,
             )
             if evidence is not None:
                 found[scid] = evidence
