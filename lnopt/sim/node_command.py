@@ -158,12 +158,13 @@ def node_main(args: argparse.Namespace) -> int:
     found = simulate_node(
         recorded, params, config=config, progress=None if quiet else args.progress
     )
+    answer = json.dumps(node_json(found), indent=2)
     if args.output is not None:
         partial = args.output.with_name(args.output.name + ".partial")
-        partial.write_text(json.dumps(node_json(found), indent=2))
+        partial.write_text(answer)
         partial.replace(args.output)
     if args.json:
-        print(json.dumps(node_json(found), indent=2))
+        print(answer)
     else:
         print(fit_text(found.calibration))
         print()

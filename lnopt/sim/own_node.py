@@ -23,11 +23,11 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from lnopt.backends.cln_shapes import Fields, channel_from_peerchannel, forwards_of, graph_of
+from lnopt.backends.cln_shapes import Fields, channel_from_peerchannel, forwards_of
 from lnopt.errors import InvalidRequest
 from lnopt.graph import NetworkGraph
 from lnopt.model import Channel, ChannelState, Forward, ForwardStatus
-from lnopt.sim.network import OurNode, peer_policy
+from lnopt.sim.network import OurNode, load_network, peer_policy
 
 
 @dataclass(frozen=True)
@@ -52,9 +52,9 @@ def read_recorded_node(
     listforwards: Path,
     node_id: str | None = None,
 ) -> RecordedNode:
-    """A node from the JSON answers of ``listchannels``, ``listpeerchannels`` and
-    ``listforwards`` saved in files."""
-    graph = graph_of(Fields(_json(listchannels), str(listchannels)).array("channels"))
+    """A node from the JSON answers of ``listchannels`` (gzipped or not, as the snapshots are),
+    ``listpeerchannels`` and ``listforwards`` saved in files."""
+    graph = load_network(listchannels)
     items = Fields(_json(listpeerchannels), str(listpeerchannels)).array("channels")
     channels = tuple(c for c in (channel_from_peerchannel(item) for item in items) if c)
     forwards = forwards_of(_json(listforwards))
