@@ -147,6 +147,56 @@ def test_a_star_path_is_as_cheap_as_a_full_search_with_penalties(world: World) -
     assert checked > 50
 
 
+def test_a_receiver_behind_failed_channels_is_found_out_of_reach_or_reached_by_the_one_way_left(
+    world: World,
+) -> None:
+    topo = world.topo
+    router = Router(topo)
+    rng = np.random.default_rng(17)
+    sealed = reached = inside = 0
+    for _ in range(150):
+        sender, receiver = (int(v) for v in rng.choice(topo.node_count, 2, replace=False))
+        if topo.us in (sender, receiver):
+            continue
+        b = int(rng.integers(0, router.weights.shape[0]))
+        # Given every way into the receiver failed, but those from a few of its neighbours,
+        # whose own ways in failed too: a pocket of nodes nobody outside can reach ...
+        into = np.flatnonzero(topo.e_dst == receiver)
+        neighbours = np.unique(topo.e_src[into])
+        pocket = set(rng.choice(neighbours, min(2, len(neighbours)), replace=False).tolist())
+        failed = [int(e) for e in into if int(topo.e_src[e]) not in pocket]
+        failed += [int(e) for v in pocket for e in np.flatnonzero(topo.e_dst == v)]
+        # ... unless one way into the pocket is left open, or the sender is in it
+        way = rng.random()
+        if way < 0.4 and failed:
+            failed.remove(int(rng.choice(failed)))
+        elif way < 0.6 and pocket and topo.us not in pocket:
+            sender = int(min(pocket))
+            inside += 1
+        penalties = dict.fromkeys(failed, np.inf)
+        our_costs = np.full(len(topo.our_out), 1e5)
+        first_hops = topo.out_edges(sender)
+        weight = router.weights[b].copy()
+        weight[topo.our_out] = our_costs
+        weight[first_hops] = 1e-6
+        weight[failed] = np.inf
+        expected = dijkstra(router._forward.matrix(weight[router._forward.edges]), indices=sender)
+        # When the router searches a path to it
+        path = router.route_avoiding(
+            sender, receiver, b, penalties=penalties, first_hops=first_hops, our_costs=our_costs
+        )
+        # Then it finds none exactly when none exists, and otherwise the cheapest
+        if np.isfinite(expected[receiver]):
+            assert path is not None
+            assert topo.e_dst[path[-1]] == receiver
+            assert weight[path].sum() == pytest.approx(expected[receiver], rel=1e-9)
+            reached += 1
+        else:
+            assert path is None
+            sealed += 1
+    assert sealed > 20 and reached > 20 and inside > 10
+
+
 def brute_force_first_path(
     firsts: np.ndarray,
     to_receiver: np.ndarray,

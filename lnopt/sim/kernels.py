@@ -225,11 +225,62 @@ def search_space(nodes: int, entries: int) -> tuple[np.ndarray, ...]:
     )
 
 
+CUT_OFF_NODES = 64  # how far back from the target a search first looks for a way in
+
+
+def entries_into(ptr: np.ndarray, node: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The adjacency entries arriving at each node (``into_ptr``/``into_entry``, grouped by
+    far end like ``ptr`` groups them by source) and each entry's source node."""
+    into_entry = np.argsort(node, kind="stable").astype(np.int64)
+    into_ptr = np.concatenate(([0], np.cumsum(np.bincount(node, minlength=len(ptr) - 1))))
+    entry_source = np.repeat(np.arange(len(ptr) - 1, dtype=np.int64), np.diff(ptr))
+    return into_ptr.astype(np.int64), into_entry, entry_source
+
+
+@njit(cache=True, nogil=True)
+def _cut_off(
+    into_ptr: np.ndarray,
+    into_entry: np.ndarray,
+    entry_source: np.ndarray,
+    weight: np.ndarray,
+    source: int,
+    target: int,
+    seen: np.ndarray,
+    queue: np.ndarray,
+) -> bool:
+    """Whether the nodes that reach ``target`` by entries of finite weight are fewer than
+    :data:`CUT_OFF_NODES` and ``source`` is not among them (a target behind failed channels).
+    ``seen`` (all false) and ``queue`` are work arrays of the graph's size, left as they came."""
+    seen[target] = True
+    queue[0] = target
+    count, i, cut = 1, 0, True
+    while cut and i < count:
+        v = queue[i]
+        i += 1
+        for k in range(into_ptr[v], into_ptr[v + 1]):
+            entry = into_entry[k]
+            u = entry_source[entry]
+            if weight[entry] == np.inf or seen[u]:
+                continue
+            if u == source or count == CUT_OFF_NODES:
+                cut = False
+                break
+            seen[u] = True
+            queue[count] = u
+            count += 1
+    for i in range(count):
+        seen[queue[i]] = False
+    return cut
+
+
 @njit(cache=True, nogil=True)
 def cheapest_path(
     ptr: np.ndarray,
     node: np.ndarray,
     weight: np.ndarray,
+    into_ptr: np.ndarray,
+    into_entry: np.ndarray,
+    entry_source: np.ndarray,
     source: int,
     target: int,
     floor_a: np.ndarray,
@@ -244,6 +295,9 @@ def cheapest_path(
 ) -> np.ndarray:
     """The adjacency entries (``ptr``/``node``/``weight`` by source node, as in a CSR matrix)
     of the cheapest path ``source -> target``, in order; empty if the target is out of reach.
+    ``into_*`` and ``entry_source`` index the same entries by far end (:func:`entries_into`):
+    a target that few nodes can still reach is checked first, without a search (a receiver
+    whose only channels failed would otherwise send it over every node the bound lets in).
 
     The search is A*: ``min(floor_a[v], floor_b[v] + offset_b)`` must never exceed the cost
     from ``v`` to the target, and never exceed an edge's weight plus the same bound at its far
@@ -252,6 +306,8 @@ def cheapest_path(
     weight are never used. ``cost`` to ``nodes`` are the work arrays of :func:`search_space`,
     left as they came.
     """
+    if _cut_off(into_ptr, into_entry, entry_source, weight, source, target, done, reached):
+        return np.empty(0, dtype=np.int64)
     count = 0
     cost[source] = 0.0
     reached[count] = source

@@ -41,6 +41,7 @@ from lnopt.sim.kernels import (
     FIRST_HOP_COST,
     cheapest_path,
     cost_to_us,
+    entries_into,
     repair_trees,
     search_space,
 )
@@ -129,6 +130,7 @@ class Router:
             self._reverse.matrix(self._reverse_data[b]) for b in range(len(BUCKET_AMOUNTS_MSAT))
         ]
         self._search_space = search_space(n, topo.edge_count)
+        self._forward_into = entries_into(self._forward.indptr, self._forward.indices)
         self._forward_matrices = [
             self._forward.matrix(self.weights[b][self._forward.edges].copy())
             for b in range(len(BUCKET_AMOUNTS_MSAT))
@@ -144,6 +146,8 @@ class Router:
         # walked tree paths: (receiver, b) -> start -> edges; (-1 - peer, b) for peer trees
         self._walks: dict[tuple[int, int], dict[int, list[int] | None]] = {}
         self._changes: list[np.ndarray] = []  # edges between other nodes re-priced, by version
+        self._unions: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+        self._unions_version = 0
         self.searches = 0  # whole-graph searches: new trees and A* paths (repairs apart)
         self.repairs = 0
         self.version = 0  # increases whenever other people's fees change
@@ -184,14 +188,26 @@ class Router:
         self._changes.append(inside)
         self.version += 1
 
+    def _changed_since(self, since: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The edges re-priced since version ``since``, their sources and far ends (kept for
+        the current version: every tree last brought up to date at ``since`` needs them)."""
+        if self._unions_version != self.version:
+            self._unions.clear()
+            self._unions_version = self.version
+        found = self._unions.get(since)
+        if found is None:
+            edges = np.unique(np.concatenate(self._changes[since:]))
+            found = self._unions[since] = (edges, self.topo.e_src[edges], self.topo.e_dst[edges])
+        return found
+
     def _repair(self, b: int, dist: np.ndarray, nxt: np.ndarray, since: int) -> np.ndarray:
         """Bring trees (``dist`` n x T, ``nxt`` T x n) from version ``since`` up to date in
         place; returns how many nodes moved in each."""
-        edges = np.unique(np.concatenate(self._changes[since:]))
+        edges, src, dst = self._changed_since(since)
         if edges.size == 0:
             return np.zeros(nxt.shape[0], dtype=np.int64)
         self.repairs += nxt.shape[0]
-        topo, inward, outward = self.topo, self._reverse, self._others_out
+        inward, outward = self._reverse, self._others_out
         moved: np.ndarray = repair_trees(
             outward.indptr,
             outward.indices,
@@ -199,8 +215,8 @@ class Router:
             inward.indptr,
             inward.indices,
             self._reverse_data[b],
-            topo.e_src[edges],
-            topo.e_dst[edges],
+            src,
+            dst,
             self.weights[b, edges],
             dist,
             nxt,
@@ -350,6 +366,7 @@ class Router:
                 matrix.indptr,
                 matrix.indices,
                 data,
+                *self._forward_into,
                 sender,
                 receiver,
                 to_receiver,
