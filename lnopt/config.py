@@ -82,6 +82,8 @@ class DecisionConfig:
     probe_step_pct: int = 200
     drain_horizon_days: int = 30
     price_untested_at_market: int = 1
+    base_fee_to_market: int = 1
+    base_fee_tolerance_msat: int = 1000
     price_test_days: int = 2
     price_test_forwards: int = 3
     price_test_max_days: int = 7

@@ -508,6 +508,65 @@ def test_a_cut_is_one_step_but_never_below_the_market(market_ppm: int, lowered_t
     assert new_ppm(outcome) == lowered_to
 
 
+# --- base_fee_above_market: base - market > tolerance, idle liquidity, demand below the probe's
+
+TOLERANCE = LIMITS.base_fee_tolerance_msat
+
+
+def idle_base(market_base_msat: int, **changes: Any) -> ChannelFacts:
+    """Idle liquidity toward a peer whose one alternative charges ``market_base_msat``."""
+    given = {
+        "local_ratio": 0.9,
+        "alternative_ppms": (200,),
+        "alternative_capacities_msat": (CAPACITY_MSAT,),
+        "alternative_base_fees_msat": (market_base_msat,),
+        "alternative_base_capacities_msat": (CAPACITY_MSAT,),
+    }
+    return facts(**(given | changes))
+
+
+@pytest.mark.parametrize(
+    ("our_base_msat", "given", "expected"),
+    [
+        (25_000, idle_base(0), Action.LOWER_FEES),
+        (TOLERANCE + 1, idle_base(0), Action.LOWER_FEES),
+        (TOLERANCE, idle_base(0), None),  # within the tolerance
+        (25_000, idle_base(25_000), None),  # the market's base fee already
+        (25_000, facts(local_ratio=0.9), None),  # nothing to compare with
+        (25_000, idle_base(0, local_ratio=LIMITS.lower_above_local_ratio), None),
+        (25_000, idle_base(0, forwards_out_7d=LIMITS.probe_min_forwards_7d), None),  # it sells
+        (25_000, idle_base(0, forwards_out_7d=LIMITS.probe_min_forwards_7d - 1), Action.LOWER_FEES),
+    ],
+)
+def test_a_base_fee_comes_down_to_the_market_at_its_thresholds(
+    our_base_msat: int, given: ChannelFacts, expected: Action | None
+) -> None:
+    ch = channel(1, fee_ppm=200, base_fee_msat=our_base_msat, local_ratio=0.9)
+    assert action_of(ask("base_fee_above_market", given, ch=ch)) is expected
+
+
+def test_a_base_fee_cut_keeps_the_rate_and_says_what_the_base_costs_a_small_payment() -> None:
+    ch = channel(1, fee_ppm=300, base_fee_msat=25_000, local_ratio=0.9)
+    outcome = ask("base_fee_above_market", idle_base(1_000), ch=ch)
+    assert outcome is not None and outcome.proposed_policy is not None
+    assert outcome.proposed_policy.base_fee_msat == 1_000
+    assert outcome.proposed_policy.fee_ppm == 300
+    assert "25,000 msat is 2,500 ppm of a 10,000-sat payment" in text(outcome)
+    assert "25,000 → 1,000 msat; the rate stays 300 ppm" in text(outcome)
+    off = config_with(base_fee_to_market=0)
+    assert ask("base_fee_above_market", idle_base(1_000), ch=ch, config=off) is None
+
+
+@pytest.mark.parametrize(("capacities", "median_msat"), [((1, 1), 0), ((1, 2), 1_000)])
+def test_the_market_base_fee_is_the_lower_weighted_median(
+    capacities: tuple[int, ...], median_msat: int
+) -> None:
+    given = facts(
+        alternative_base_fees_msat=(0, 1_000), alternative_base_capacities_msat=capacities
+    )
+    assert given.alternative_median_base_msat == median_msat
+
+
 # --- probe_price: forwards today >= max(1, minimum) and in 7 days >= minimum ----------------
 
 

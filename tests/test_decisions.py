@@ -51,10 +51,16 @@ def score_of(ch: Channel, *, score: float = 0.4, confidence: float = 0.9) -> Cha
     return ChannelScore(ch.short_channel_id, ch.peer_id, score, confidence, parts)
 
 
-def alternatives(peer: str, *fee_ppms: int) -> list[dict[str, Any]]:
+def alternatives(peer: str, *fee_ppms: int, base_fee_msat: int = 1000) -> list[dict[str, Any]]:
     """Gossip: other nodes' channels toward ``peer`` with the given fee rates."""
     return [
-        gossip_item(f"800000x{100 + i}x0", node_id(100 + i), peer, fee_ppm=fee_ppm)
+        gossip_item(
+            f"800000x{100 + i}x0",
+            node_id(100 + i),
+            peer,
+            fee_ppm=fee_ppm,
+            base_fee_msat=base_fee_msat,
+        )
         for i, fee_ppm in enumerate(fee_ppms)
     ]
 
@@ -530,6 +536,15 @@ def rule_kept_its_promise(
         assert not facts.has_history
         assert facts.local_ratio < CONFIG.liquidity.saturated_ratio
         assert new_ppm == median
+    elif name == "base_fee_above_market":
+        assert action is Action.LOWER_FEES
+        assert facts.local_ratio > limits.lower_above_local_ratio
+        assert facts.forwards_out_7d < limits.probe_min_forwards_7d
+        market_base = facts.alternative_median_base_msat
+        assert market_base is not None
+        assert ch.our_policy.base_fee_msat - market_base > limits.base_fee_tolerance_msat
+        assert decision.proposed_policy is not None
+        assert decision.proposed_policy.base_fee_msat == market_base
     elif name == "lower_fees":
         assert facts.local_ratio > limits.lower_above_local_ratio
         assert facts.forwards_out_7d <= limits.lower_max_forwards_7d
@@ -565,6 +580,7 @@ def test_every_rule_fires_and_every_decision_keeps_its_rules_promise() -> None:
         score=st.floats(0, 1) | st.sampled_from([0.0, 0.05, 0.5, 0.8]),
         confidence=st.one_of(confident, confident, confident, st.floats(0, 1)),
         alternative_ppms=st.lists(st.integers(0, 5000), max_size=4),
+        base_fee_msat=st.sampled_from([1000] * 4 + [0, 2001, 25_000]),
     )
     def check(
         local_ratio: float,
@@ -577,11 +593,13 @@ def test_every_rule_fires_and_every_decision_keeps_its_rules_promise() -> None:
         score: float,
         confidence: float,
         alternative_ppms: list[int],
+        base_fee_msat: int,
     ) -> None:
         ch = channel(
             1,
             local_ratio=local_ratio,
             fee_ppm=fee_ppm,
+            base_fee_msat=base_fee_msat,
             age_blocks=age_blocks,
             state=state,
             connected=connected,
@@ -612,9 +630,13 @@ def test_every_rule_fires_and_every_decision_keeps_its_rules_promise() -> None:
         if decision.proposed_policy is not None:
             new_ppm = decision.proposed_policy.fee_ppm
             assert new_ppm >= 0
-            assert decision.proposed_policy.base_fee_msat == ch.our_policy.base_fee_msat
-            assert (new_ppm > fee_ppm) is (decision.action is Action.RAISE_FEES)
-            assert (new_ppm < fee_ppm) is (decision.action is Action.LOWER_FEES)
+            new_base = decision.proposed_policy.base_fee_msat
+            if name == "base_fee_above_market":  # the base fee alone, and only down
+                assert new_ppm == fee_ppm and new_base < base_fee_msat
+            else:  # the rate alone
+                assert new_base == base_fee_msat
+                assert (new_ppm > fee_ppm) is (decision.action is Action.RAISE_FEES)
+                assert (new_ppm < fee_ppm) is (decision.action is Action.LOWER_FEES)
         # and the rule that decided kept what its documentation promises
         rule_kept_its_promise(name, decision, ch, facts, score)
 

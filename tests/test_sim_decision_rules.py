@@ -280,3 +280,25 @@ def test_a_draining_channel_whose_raise_was_taken_back_keeps_its_fee_for_a_while
     # and once the pause is over, the drain raises it again
     settled = raised(days_ago=8, now_fees_sat=50, now_forwards=2, before_ppm=600, now_ppm=400)
     assert decide_one(ch, record, price=settled).action is Action.RAISE_FEES
+
+
+def test_a_base_fee_far_above_the_market_comes_down_to_it_with_the_model_too() -> None:
+    # Given idle liquidity asking 25 sat a payment where the other channels toward the peer ask
+    # 1 sat (gossip's base fees, capacity-weighted), with the rules and with the pricing model
+    ch = channel(1, local_ratio=0.8, fee_ppm=300, base_fee_msat=25_000)
+    alternatives = ((700, 5_000_000), (700, 5_000_000))
+    modelled = load_config(None, RULES_ON | {"pricing": {"enabled": 1}})
+    for config in (CONFIG, modelled):
+        decision = decide_one(ch, None, *alternatives, config=config)
+        # Then the base fee goes to the market's and the rate waits for the next run
+        assert decision.action is Action.LOWER_FEES
+        assert decision.proposed_policy is not None
+        assert decision.proposed_policy.base_fee_msat == 1_000
+        assert decision.proposed_policy.fee_ppm == 300
+        assert "median 1,000 msat of the 2 other channels" in " ".join(decision.reasons)
+    # and a base fee within a sat of the market's is left to the rate rules
+    near = channel(1, local_ratio=0.8, fee_ppm=300, base_fee_msat=2_000)
+    decision = decide_one(near, None, *alternatives)
+    assert decision.proposed_policy is not None
+    assert decision.proposed_policy.base_fee_msat == 2_000
+    assert decision.proposed_policy.fee_ppm == 700

@@ -28,7 +28,13 @@ The precedence, first asked first:
    pricing alone will not refill it.
 8. ``raise_fees``: scarce outbound liquidity (local share below ``raise_below_local_ratio``)
    with that same demand is underpriced: raise the fee by one step.
-9. ``price_test``: the fee lnopt raised last is judged by what it earned (from the fee journal:
+9. ``base_fee_above_market``: idle liquidity (local share above ``lower_above_local_ratio``,
+   fewer than ``probe_min_forwards_7d`` forwards out in 7 days) whose base fee is more than
+   ``base_fee_tolerance_msat`` above the market's (the capacity-weighted median base fee of the
+   other nodes' channels toward the same peer) gets the market's base fee, its rate unchanged:
+   a base fee weighs most on small payments, and payers see the sum (``base_fee_to_market`` 0
+   turns the rule off). The pricing model, which sets rates, keeps this rule.
+10. ``price_test``: the fee lnopt raised last is judged by what it earned (from the fee journal:
    fees per day at the new rate against the old one, over the time the old one was in force,
    however short, at most a week). Not before ``price_test_days``, and not before the old rate
    would have brought ``price_test_forwards`` forwards in the time, or ``price_test_max_days``
@@ -37,16 +43,16 @@ The precedence, first asked first:
    it is probed ``probe_step_pct`` percent higher. Until it is judged, the channel is kept
    (0 days turns the rule off). The channel climbs while each raise pays and steps back from
    the first that does not.
-10. ``untested_price``: a channel without any forward in 30 days, not saturated (local share
+11. ``untested_price``: a channel without any forward in 30 days, not saturated (local share
     below ``liquidity.saturated_ratio``) and cheaper than the market (the capacity-weighted
     median fee of the other nodes' channels toward the same peer) moves to the market price:
     nothing tells it to be cheaper than what payers already pay (``price_untested_at_market``
     0 turns the rule off).
-11. ``lower_fees``: idle liquidity (local share above ``lower_above_local_ratio``, at most
+12. ``lower_fees``: idle liquidity (local share above ``lower_above_local_ratio``, at most
     ``lower_max_forwards_7d`` forwards out in 7 days) priced above the market: lower the fee
     by one step, not below the market price. When the fee is already at or below it, or there
     is nothing to compare with, the channel is kept, saying so.
-12. ``probe_price``: demand holds at the current price (at least ``probe_min_forwards_1d``
+13. ``probe_price``: demand holds at the current price (at least ``probe_min_forwards_1d``
     forwards out in the last day and ``probe_min_forwards_7d`` in 7 days): payers choose us
     among the alternatives at this price, so it is not too high; the fee rises by
     ``probe_step_pct`` percent, or straight to the market price when that is higher. When a
@@ -54,7 +60,7 @@ The precedence, first asked first:
     (by this rule or ``draining``) for ``probe_pause_days``. When the demand stops altogether,
     ``lower_fees`` brings the fee down step by step once the liquidity has sat idle for a week.
 
-**The pricing model.** With ``pricing.enabled`` the demand rules (9 to 12) are not asked, and
+**The pricing model.** With ``pricing.enabled`` the demand rules (10 to 13) are not asked, and
 a channel that none of the others decides is priced by :mod:`lnopt.pricing` (a demand curve
 learned per channel, Thompson sampling, a hold time, a floor and a ceiling). The liquidity
 rules (6 and 8) still raise the fee of a draining or depleted channel, and the guard still

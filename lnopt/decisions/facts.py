@@ -19,7 +19,8 @@ class ChannelFacts:
     ``idle_days`` is the time since the channel last forwarded (settled or failed, in or out);
     when ``idle_at_least`` is true it is only a lower bound, read from the activity windows.
     ``alternative_ppms`` are the fee rates of the other nodes' active channels toward the peer,
-    in increasing order, and ``alternative_capacities_msat`` their capacities. ``price`` is
+    in increasing order, and ``alternative_capacities_msat`` their capacities (the base fees
+    likewise, in ``alternative_base_fees_msat``). ``price`` is
     what the channel earned at its current fee rate and the one before (None when lnopt has
     not set the fee in force), ``price_days`` how long the current rate has been in force.
     ``evidence`` is what the pricing model reads: the channel's fee spells and payments.
@@ -38,6 +39,8 @@ class ChannelFacts:
     idle_at_least: bool
     alternative_ppms: tuple[int, ...]
     alternative_capacities_msat: tuple[int, ...] = ()
+    alternative_base_fees_msat: tuple[int, ...] = ()  # increasing, with their capacities:
+    alternative_base_capacities_msat: tuple[int, ...] = ()
     net_out_1d_msat: int = 0  # volume out minus volume in over the last day
     has_history: bool = True  # the store has any forward of this channel in 30 days
     price: PriceHistory | None = None
@@ -57,16 +60,29 @@ class ChannelFacts:
         Larger channels carry more of the payments, so their price counts more; with equal
         capacities this is the plain lower median.
         """
-        if not self.alternative_ppms:
-            return None
-        weights = self.alternative_capacities_msat or (1,) * len(self.alternative_ppms)
-        half = sum(weights) / 2
-        running = 0
-        for ppm, weight in zip(self.alternative_ppms, weights, strict=True):
-            running += weight
-            if running >= half:
-                return ppm
-        return self.alternative_ppms[-1]
+        return _weighted_lower_median(self.alternative_ppms, self.alternative_capacities_msat)
+
+    @property
+    def alternative_median_base_msat(self) -> int | None:
+        """The capacity-weighted (lower) median of the alternatives' base fees."""
+        return _weighted_lower_median(
+            self.alternative_base_fees_msat, self.alternative_base_capacities_msat
+        )
+
+
+def _weighted_lower_median(values: tuple[int, ...], weights: tuple[int, ...]) -> int | None:
+    """The lower median of increasing ``values``, each counted by its weight (all equal when
+    ``weights`` is empty); None without values."""
+    if not values:
+        return None
+    counted = weights or (1,) * len(values)
+    half = sum(counted) / 2
+    running = 0
+    for value, weight in zip(values, counted, strict=True):
+        running += weight
+        if running >= half:
+            return value
+    return values[-1]
 
 
 def channel_facts(snapshot: NodeSnapshot, channel: Channel) -> ChannelFacts:
@@ -77,11 +93,13 @@ def channel_facts(snapshot: NodeSnapshot, channel: Channel) -> ChannelFacts:
     price = snapshot.prices.get(scid)
     if price is not None and price.current_ppm != channel.our_policy.fee_ppm:
         price = None  # the fee was changed outside lnopt since: its journal no longer applies
-    alternatives = sorted(
-        (edge.policy.fee_ppm, edge.capacity_msat)
+    competing = [
+        edge
         for edge in snapshot.graph.edges_to(channel.peer_id)
         if edge.active and edge.source != snapshot.node_id
-    )
+    ]
+    alternatives = sorted((edge.policy.fee_ppm, edge.capacity_msat) for edge in competing)
+    base_fees = sorted((edge.policy.base_fee_msat, edge.capacity_msat) for edge in competing)
     return ChannelFacts(
         local_ratio=channel.local_ratio,
         forwards_out_1d=activity.last_1d.forwards_out,
@@ -97,6 +115,8 @@ def channel_facts(snapshot: NodeSnapshot, channel: Channel) -> ChannelFacts:
         idle_at_least=idle_at_least,
         alternative_ppms=tuple(ppm for ppm, _ in alternatives),
         alternative_capacities_msat=tuple(capacity for _, capacity in alternatives),
+        alternative_base_fees_msat=tuple(base for base, _ in base_fees),
+        alternative_base_capacities_msat=tuple(capacity for _, capacity in base_fees),
         has_history=record is not None,
         price=price,
         price_days=0.0

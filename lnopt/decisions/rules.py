@@ -253,6 +253,41 @@ def raise_fees(context: RuleContext) -> Outcome | None:
     )
 
 
+def base_fee_above_market(context: RuleContext) -> Outcome | None:
+    limits, facts = context.thresholds, context.facts
+    current = context.channel.our_policy
+    market_msat = facts.alternative_median_base_msat
+    if not (
+        limits.base_fee_to_market
+        and market_msat is not None
+        and current.base_fee_msat - market_msat > limits.base_fee_tolerance_msat
+        and facts.local_ratio > limits.lower_above_local_ratio
+        and facts.forwards_out_7d < limits.probe_min_forwards_7d
+    ):
+        return None
+    return _reprice(
+        context,
+        Action.LOWER_FEES,
+        current.fee_ppm,
+        (
+            f"Base fee {current.base_fee_msat:,} msat, above the capacity-weighted median "
+            f"{market_msat:,} msat of the {len(facts.alternative_base_fees_msat)} other channels "
+            "toward this peer.",
+            f"The price does not sell: {facts.forwards_out_7d} forwards out in 7 days with "
+            f"{facts.local_ratio:.0%} of the capacity on our side. A base fee weighs most on "
+            f"small payments: {current.base_fee_msat:,} msat is "
+            f"{current.base_fee_msat * 1_000 // _SMALL_PAYMENT_SAT:,} ppm of a "
+            f"{_SMALL_PAYMENT_SAT:,}-sat payment.",
+            f"Lower the base fee to the market's: {current.base_fee_msat:,} → {market_msat:,} "
+            f"msat; the rate stays {current.fee_ppm} ppm.",
+        ),
+        base_fee_msat=market_msat,
+    )
+
+
+_SMALL_PAYMENT_SAT = 10_000  # the payment a base fee is shown against in the reasons
+
+
 def price_test(context: RuleContext) -> Outcome | None:
     limits, facts = context.thresholds, context.facts
     history = facts.price
@@ -454,10 +489,17 @@ def hold(context: RuleContext) -> Outcome:
 
 
 def _reprice(
-    context: RuleContext, action: Action, new_ppm: int, reasons: tuple[str, ...]
+    context: RuleContext,
+    action: Action,
+    new_ppm: int,
+    reasons: tuple[str, ...],
+    *,
+    base_fee_msat: int | None = None,
 ) -> Outcome:
+    """The outcome of a new fee rate (and base fee: by default the current one)."""
     current = context.channel.our_policy
-    proposed = current.with_fees(base_fee_msat=current.base_fee_msat, fee_ppm=new_ppm)
+    base = current.base_fee_msat if base_fee_msat is None else base_fee_msat
+    proposed = current.with_fees(base_fee_msat=base, fee_ppm=new_ppm)
     impact = repricing_impact(context.facts, current, proposed, context.thresholds)
     return Outcome(action, reasons, impact, proposed)
 
@@ -471,6 +513,7 @@ RULES: dict[str, Rule] = {
     "draining": draining,
     "rebalance": rebalance,
     "raise_fees": raise_fees,
+    "base_fee_above_market": base_fee_above_market,
     "price_test": price_test,
     "untested_price": untested_price,
     "lower_fees": lower_fees,
